@@ -1,0 +1,107 @@
+"""Patient-facing advice texts.
+
+Plain, kind language. Follows NICE NG59 (stay active, no bed rest, no routine imaging) and
+the GIRFT cauda equina pathway (explicit safety-netting). Nothing of CLINICAL_RULES.md §6:
+no bed rest, corsets or belts, early X-ray, medication names or doses, "exercise until pain
+appears" or "90 % are better in 6 weeks". Numbers come from the settings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from types import MappingProxyType
+
+from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.types import Symptom, Tier
+
+RED_FLAG_QUESTIONS: Mapping[Symptom, str] = MappingProxyType(
+    {
+        Symptom.SADDLE_NUMBNESS: ("Do you have numbness or tingling around your bottom, genitals or inner thighs?"),
+        Symptom.BLADDER_CHANGE: (
+            "Have you noticed any new change in passing urine, such as difficulty starting, "
+            "leaking, or not feeling when your bladder is full?"
+        ),
+        Symptom.BOWEL_CHANGE: "Have you noticed any new difficulty controlling your bowels?",
+        Symptom.SEXUAL_DYSFUNCTION: ("Have you noticed any new change in sexual function, such as loss of feeling?"),
+        Symptom.BOTH_LEGS_SYMPTOMS: "Do you have pain, tingling or numbness in both legs?",
+        Symptom.BOTH_LEGS_WEAKNESS: "Do both of your legs feel weak?",
+        Symptom.ONE_LEG_WEAKNESS: ("Is one leg newly weak or getting weaker, or does your foot catch or drag?"),
+        Symptom.ONE_LEG_NUMBNESS: "Do you have numbness in one leg?",
+        Symptom.FEVER: "Do you have a temperature of 38 °C or more, or feel generally unwell?",
+        Symptom.UNEXPLAINED_WEIGHT_LOSS: "Have you lost weight without trying to?",
+        Symptom.NIGHT_PAIN: ("Is your pain much worse at night, and not eased by resting or changing position?"),
+        Symptom.THORACIC_PAIN: "Do you have pain in the middle of your back or your ribs?",
+        Symptom.PAIN_ON_STRAINING: "Is your pain worse when you cough, sneeze or strain?",
+        Symptom.MAJOR_TRAUMA: "Did this pain start after a serious accident or a bad fall?",
+        Symptom.MINOR_TRAUMA: "Did this pain start after a minor fall, slip or knock?",
+        Symptom.CHEST_PAIN: "Do you have pain in your chest?",
+    }
+)
+
+
+def emergency_safety_net(settings: RuleSettings = DEFAULT_RULES) -> str:
+    """The cauda equina safety-net line (GIRFT CES pathway: tell every patient, every time)."""
+    return (
+        "If you ever notice numbness around your bottom or genitals, or a change in your "
+        f"bladder or bowel control, call {settings.emergency_number} or go to A&E straight away."
+    )
+
+
+def advice_for(tier: Tier, settings: RuleSettings = DEFAULT_RULES) -> str:
+    """Advice shown to the patient in the response that carried the symptom (§2 tiers)."""
+    if tier is Tier.EMERGENCY:
+        return (
+            f"Please call {settings.emergency_number} now, or go to A&E straight away. "
+            "What you have told us can be a sign of a problem that needs checking by a "
+            "doctor urgently, so please do not wait. Your exercise plan is paused for now, "
+            "and your physiotherapy team has been told."
+        )
+    if tier is Tier.URGENT_SAME_DAY:
+        return (
+            "Please contact your GP surgery today, or call "
+            f"{settings.urgent_number} if you cannot get through. What you have told us "
+            "needs to be checked by a doctor today. Your exercise plan is paused for now, "
+            "and your physiotherapy team has been told. " + emergency_safety_net(settings)
+        )
+    if tier is Tier.URGENT_DAYS:
+        return (
+            "Please book an appointment with your GP within the next few days so they can "
+            "check what you have told us. Keep gently active in the meantime. "
+            f"If things get suddenly worse, call {settings.urgent_number}. " + emergency_safety_net(settings)
+        )
+    if tier is Tier.ROUTINE:
+        return (
+            "We have asked your physiotherapist to arrange a routine review with you. "
+            "Keep going with your plan in the meantime: staying active helps. " + emergency_safety_net(settings)
+        )
+    return (
+        "Thank you. Nothing you have told us needs urgent attention. Keep going with your "
+        "plan: staying active helps, and most people improve a lot within the first six "
+        "weeks. " + emergency_safety_net(settings)
+    )
+
+
+def flare_advice(settings: RuleSettings = DEFAULT_RULES) -> str:
+    """Flare advice: reduce the load for a couple of days, do not stop, re-ask the red flags.
+
+    Source: CLINICAL_RULES.md §5 flare protocol; NICE NG59 (encourage activity); red-flag
+    questions re-asked because a flare can hide a new serious symptom (GIRFT CES pathway).
+    """
+    questions = " ".join(f"- {q}" for q in RED_FLAG_QUESTIONS.values())
+    return (
+        "Flare-ups are common and usually settle. We have made your exercises lighter for "
+        "the next couple of days. Please keep moving gently and keep walking: staying "
+        "active helps, so do not stop altogether. Before you carry on, please check these "
+        f"questions and tell us in the app if any answer is yes: {questions} " + emergency_safety_net(settings)
+    )
+
+
+SILENCE_NUDGE = (
+    "We have not heard from you for a few days. How is your back? A quick pain log helps "
+    "your physiotherapist support you."
+)
+
+MEDICATION_REVIEW_ADVICE = (
+    "You have logged a muscle relaxant on most days for several weeks. Please talk to your "
+    "prescriber about whether it is still right for you."
+)
