@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlmodel import col, select
+
+from api.admin.schemas import (
+    AuditEventPublic,
+    ClinicCreate,
+    ClinicianCreate,
+    ClinicianPublic,
+    ClinicPublic,
+    TestClockPublic,
+    TestClockSet,
+)
+from api.admin.service import create_staff_user
+from api.audit import record_audit
+from api.deps import ClockDep, CurrentAdmin, NowDep, SessionDep, SettingsDep
+from api.errors import Problem
+from api.models import AuditEvent, Clinic, Role
+from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+
+router = APIRouter(prefix="/admin", tags=["admin"])
+
+
+@router.post("/clinics", status_code=status.HTTP_201_CREATED, response_model=ClinicPublic)
+def create_clinic(body: ClinicCreate, admin: CurrentAdmin, session: SessionDep, now: NowDep) -> Clinic:
+    clinic = Clinic(name=body.name, created_at=now)
+    session.add(clinic)
+    session.flush()
+    record_audit(session, at=now, action="create", resource=f"clinic/{clinic.id}", actor=admin)
+    return clinic
+
+
+@router.post("/clinicians", status_code=status.HTTP_201_CREATED, response_model=ClinicianPublic)
+def create_clinician(
+    body: ClinicianCreate, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> ClinicianPublic:
+    user = create_staff_user(
+        session,
+        role=Role.CLINICIAN,
+        email=str(body.email),
+        password=body.password,
+        display_name=body.display_name,
+        clinic_id=body.clinic_id,
+        now=now,
+        settings=settings,
+    )
+    assert user.id is not None
+    record_audit(session, at=now, action="create", resource=f"clinician/{user.id}", actor=admin)
+    return ClinicianPublic(
+        id=user.id, email=user.email, role=user.role, display_name=user.display_name, clinic_id=body.clinic_id
+    )
+
+
+@router.get("/audit", response_model=Page[AuditEventPublic])
+def list_audit(
+    admin: CurrentAdmin,
+    session: SessionDep,
+    patient_id: Annotated[int | None, Query(ge=1)] = None,
+    actor_id: Annotated[int | None, Query(ge=1)] = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[AuditEventPublic]:
+    """Audit events, newest first."""
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit + 1)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if actor_id is not None:
+        query = query.where(AuditEvent.actor_id == actor_id)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(col(AuditEvent.id) < cursor_value(position, "id", int))
+    rows = list(session.exec(query).all())
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    items = [AuditEventPublic.model_validate(r) for r in rows[:limit]]
+    return Page[AuditEventPublic](items=items, next_cursor=next_cursor)
+
+
+@router.put("/test-clock", response_model=TestClockPublic)
+def set_test_clock(
+    body: TestClockSet, admin: CurrentAdmin, session: SessionDep, clock: ClockDep, now: NowDep
+) -> TestClockPublic:
+    """Move the application clock (only where BACKSTEP_ALLOW_TEST_CLOCK=true)."""
+    if not clock.test_clock_enabled:
+        raise Problem(404, "test_clock_disabled", "the test clock is not enabled on this deployment")
+    clock.set(body.now, admin.id, session)
+    record_audit(
+        session,
+        at=now,
+        action="set_test_clock",
+        resource="test-clock",
+        actor=admin,
+        detail={"now": body.now.isoformat()},
+    )
+    return TestClockPublic(now=body.now, test_clock_enabled=True)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request, Response, status
+from fastapi.responses import JSONResponse
+from sqlmodel import select
+
+from api.audit import record_audit
+from api.auth import service
+from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair, UserPublic
+from api.deps import NowDep, SessionDep, SettingsDep
+from api.errors import Problem, problem_response
+from api.models import User
+from api.security import verify_password
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+_PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
+
+
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    responses={409: _PROBLEM, 422: _PROBLEM},
+)
+def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> UserPublic:
+    user, patient = service.register_patient(
+        session,
+        email=str(body.email),
+        password=body.password,
+        display_name=body.display_name,
+        invite_code=body.invite_code,
+        now=now,
+        settings=settings,
+    )
+    record_audit(
+        session,
+        at=now,
+        action="register",
+        resource="user",
+        actor=user,
+        patient_id=patient.id,
+        detail={"invited": body.invite_code is not None},
+    )
+    assert user.id is not None
+    return UserPublic(id=user.id, email=user.email, role=user.role)
+
+
+@router.post("/login", response_model=TokenPair, responses={401: _PROBLEM, 429: _PROBLEM})
+def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
+    keys = service.throttle_keys(body.email, request.client.host if request.client else None)
+    wait = service.locked_for(session, keys, now)
+    if wait is not None:
+        return problem_response(
+            Problem(
+                429, "login_throttled", "too many failed logins; try again later", headers={"Retry-After": str(wait)}
+            )
+        )
+    user = session.exec(select(User).where(User.email == service.normalise_email(body.email))).first()
+    ok = verify_password(body.password, user.password_hash if user else None, settings)
+    if user is None or not ok or not user.is_active:
+        account_key, ip_key = keys
+        lockout = timedelta(minutes=settings.login_lockout_minutes)
+        service.record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
+        service.record_failure(
+            session,
+            ip_key,
+            settings.login_ip_max_failures,
+            timedelta(minutes=settings.login_ip_window_minutes),
+            lockout,
+            now,
+        )
+        # Returned, not raised: the failure counters must be committed.
+        return problem_response(Problem(401, "invalid_credentials", "e-mail or password is wrong"))
+    service.clear_failures(session, keys[0])
+    access, refresh, lifetime = service.issue_tokens(session, user, now, settings)
+    record_audit(session, at=now, action="login", resource="session", actor=user)
+    return JSONResponse(TokenPair(access_token=access, refresh_token=refresh, expires_in=lifetime).model_dump())
+
+
+@router.post("/refresh", response_model=TokenPair, responses={401: _PROBLEM})
+def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
+    try:
+        _user, access, new_refresh, lifetime = service.rotate_refresh_token(session, body.refresh_token, now, settings)
+    except service.RefreshRefused as refused:
+        # Returned, not raised: a family revocation on reuse must be committed.
+        return problem_response(Problem(401, refused.code, refused.detail))
+    return JSONResponse(TokenPair(access_token=access, refresh_token=new_refresh, expires_in=lifetime).model_dump())
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(body: RefreshRequest, session: SessionDep, now: NowDep) -> Response:
+    service.logout(session, body.refresh_token, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,167 @@
+"""The ``backstep`` command (SPEC §2.11). Every command reads settings from the environment."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+
+import uvicorn
+from pydantic import EmailStr, TypeAdapter, ValidationError
+from sqlalchemy import Engine
+
+from api.admin.service import create_staff_user
+from api.clock import Clock
+from api.config import Settings, get_settings
+from api.db import make_engine, session_scope
+from api.errors import Problem
+from api.jobs import JobContext, run_job
+from api.logs import configure_logging
+from api.migrations import upgrade
+from api.models import Role
+from api.scheduler import build_scheduler
+from api.seed import seed_demo
+
+
+def _parse_instant(value: str) -> datetime:
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {value!r}") from exc
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError("--now needs an offset, e.g. 2026-11-21T20:00:00+00:00")
+    return parsed
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="backstep", description="Backstep back-pain programme service")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    commands.add_parser("migrate", help="upgrade the database to the latest migration")
+
+    serve = commands.add_parser("serve", help="run the API (with the in-process scheduler where configured)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+
+    commands.add_parser("scheduler", help="run the scheduler as its own process")
+
+    create_user = commands.add_parser("create-user", help="create an admin or clinician account")
+    create_user.add_argument("--role", choices=["admin", "clinician"], required=True)
+    create_user.add_argument("--email", required=True)
+    create_user.add_argument("--password", required=True)
+    create_user.add_argument("--clinic-id", type=int)
+    create_user.add_argument("--display-name")
+
+    commands.add_parser("seed-demo", help="create the demo clinic, clinicians and patients")
+
+    jobs = commands.add_parser("jobs", help="run scheduled jobs by hand")
+    job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
+    run = job_commands.add_parser("run", help="run one job once")
+    run.add_argument("name", choices=["reminders", "deliveries", "sweep"])
+    run.add_argument("--now", type=_parse_instant, help="application time to run at (default: now)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    handler = _HANDLERS[args.command]
+    return handler(args, settings)
+
+
+def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
+    upgrade(settings)
+    print("database is at the latest migration")
+    return 0
+
+
+def _serve(args: argparse.Namespace, _settings: Settings) -> int:
+    uvicorn.run(
+        "api.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True, log_config=None
+    )
+    return 0
+
+
+def _scheduler(_args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings)
+    scheduler = build_scheduler(JobContext(engine, settings, _clock(engine, settings)), blocking=True)
+    print("scheduler running; Ctrl+C to stop", flush=True)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+    finally:
+        if scheduler.running:
+            scheduler.shutdown(wait=True)
+        engine.dispose()
+    return 0
+
+
+def _create_user(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        email = TypeAdapter(EmailStr).validate_python(args.email)
+    except ValidationError:
+        print(f"error: not a valid e-mail address: {args.email!r}", file=sys.stderr)
+        return 2
+    if len(args.password) < 10:
+        print("error: the password needs at least 10 characters", file=sys.stderr)
+        return 2
+    engine = make_engine(settings)
+    clock = _clock(engine, settings)
+    try:
+        with session_scope(engine) as session:
+            user = create_staff_user(
+                session,
+                role=Role(args.role),
+                email=email,
+                password=args.password,
+                display_name=args.display_name or email.split("@")[0],
+                clinic_id=args.clinic_id,
+                now=clock.now(),
+                settings=settings,
+            )
+            user_id = user.id
+    except Problem as problem:
+        print(f"error: {problem.detail}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()
+    print(json.dumps({"id": user_id, "email": email, "role": args.role}))
+    return 0
+
+
+def _seed_demo(_args: argparse.Namespace, settings: Settings) -> int:
+    for line in seed_demo(settings):
+        print(line)
+    return 0
+
+
+def _jobs(args: argparse.Namespace, settings: Settings) -> int:
+    engine = make_engine(settings)
+    try:
+        result = run_job(args.name, JobContext(engine, settings, _clock(engine, settings)), args.now)
+    finally:
+        engine.dispose()
+    print(json.dumps({"job": args.name, **result}, default=str))
+    return 0
+
+
+def _clock(engine: Engine, settings: Settings) -> Clock:
+    return Clock(engine, test_clock_enabled=settings.allow_test_clock, cache_seconds=settings.clock_cache_seconds)
+
+
+_HANDLERS = {
+    "migrate": _migrate,
+    "serve": _serve,
+    "scheduler": _scheduler,
+    "create-user": _create_user,
+    "seed-demo": _seed_demo,
+    "jobs": _jobs,
+}
+
+
+if __name__ == "__main__":
+    sys.exit(main())

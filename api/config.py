@@ -1,0 +1,177 @@
+"""Settings: every knob of the service, read from the environment.
+
+All settings use the ``BACKSTEP_`` prefix except ``DATABASE_URL``, which keeps the
+name every hosting platform already sets. ``get_settings()`` is cached; tests build
+``Settings(...)`` directly and hand it to ``create_app``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from enum import StrEnum
+from functools import cache
+from pathlib import Path
+from typing import Any, Self
+
+from pydantic import AliasChoices, Field, TypeAdapter, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from api.rules.settings import DEFAULT_RULES, RuleSettings
+
+DEFAULT_JWT_SECRET = "backstep-development-secret-change-me-0123456789"  # noqa: S105 - refused in production
+DEFAULT_DATABASE_URL = "sqlite:///./var/backstep.db"
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="BACKSTEP_", extra="ignore", frozen=True)
+
+    environment: Environment = Field(
+        default=Environment.DEVELOPMENT,
+        description="`development`, `test` or `production` (production refuses unsafe settings)",
+    )
+    database_url: str = Field(
+        default=DEFAULT_DATABASE_URL,
+        validation_alias=AliasChoices("DATABASE_URL", "BACKSTEP_DATABASE_URL", "database_url"),
+        description="SQLAlchemy URL: embedded SQLite by default, `postgresql+psycopg://…` to scale out",
+    )
+    db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections kept per process")
+    db_max_overflow: int = Field(default=10, ge=0, le=200, description="extra PostgreSQL connections under bursts")
+
+    # Auth
+    jwt_secret: str = Field(
+        default=DEFAULT_JWT_SECRET, description="HS256 signing key for access tokens (≥ 32 chars in production)"
+    )
+    access_token_minutes: int = Field(default=15, ge=1, le=24 * 60, description="access token lifetime")
+    refresh_token_days: int = Field(default=30, ge=1, le=365, description="refresh token lifetime")
+    argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes (lower only in tests)")
+    argon2_memory_cost: int = Field(default=65536, ge=32, description="argon2id memory in KiB (lower only in tests)")
+    login_max_failures: int = Field(default=5, ge=1, description="failed logins in a row that lock an account")
+    login_lockout_minutes: int = Field(default=15, ge=1, description="how long a locked account or IP stays locked")
+    login_ip_max_failures: int = Field(default=20, ge=1, description="failed logins from one IP that lock that IP")
+    login_ip_window_minutes: int = Field(default=15, ge=1, description="window in which the per-IP failures count")
+    invite_days: int = Field(default=14, ge=1, le=365, description="clinician invite code validity")
+
+    # HTTP and logs
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
+    log_level: str = Field(default="INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`")
+    log_json: bool = Field(default=True, description="JSON log lines (set false for console-friendly text)")
+
+    # Time
+    allow_test_clock: bool = Field(
+        default=False, description="enable `PUT /api/v1/admin/test-clock` (refused in production)"
+    )
+    clock_cache_seconds: float = Field(default=1.0, ge=0, description="how often a process re-reads the test clock")
+
+    # Scheduler and delivery
+    scheduler_in_process: bool | None = Field(
+        default=None, description="run the scheduler inside `backstep serve` (default: true on SQLite, false otherwise)"
+    )
+    reminder_tick_seconds: int = Field(default=60, ge=1, description="reminder tick interval")
+    delivery_tick_seconds: int = Field(default=15, ge=1, description="outbox delivery tick interval")
+    sweep_batch_size: int = Field(default=500, ge=1, description="patients per transaction in the daily rule sweep")
+    renotify_emergency_minutes: int = Field(
+        default=30, ge=1, description="re-notify the care team of an unacknowledged emergency alert after this"
+    )
+    renotify_urgent_minutes: int = Field(
+        default=240, ge=1, description="re-notify the care team of an unacknowledged urgent same-day alert after this"
+    )
+    delivery_max_attempts: int = Field(default=8, ge=1, description="push attempts before a delivery is dead-lettered")
+    delivery_backoff_base_seconds: float = Field(
+        default=30.0, gt=0, description="first retry delay (doubles per attempt, with jitter)"
+    )
+    delivery_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0, description="longest retry delay")
+    delivery_batch_size: int = Field(default=200, ge=1, description="outbox rows claimed per delivery batch")
+    delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="push provider request timeout")
+    fcm_project_id: str | None = Field(default=None, description="Firebase project for FCM HTTP v1 (unset: FCM off)")
+    fcm_credentials_file: Path | None = Field(default=None, description="service-account JSON for FCM")
+    fcm_endpoint: str = Field(
+        default="https://fcm.googleapis.com", description="FCM base URL (tests point it at a local fake)"
+    )
+    webhook_url: str | None = Field(
+        default=None, description="push gateway URL for `webhook` devices (unset: webhook off)"
+    )
+    webhook_secret: str | None = Field(default=None, description="HMAC-SHA256 key signing webhook bodies")
+
+    rules_json: str = Field(
+        default="{}",
+        validation_alias=AliasChoices("BACKSTEP_RULES", "rules_json"),
+        description='JSON object overriding thresholds of `api/rules/settings.py`, e.g. `{"urgent_number": "112"}`',
+    )
+    alembic_ini: Path | None = Field(
+        default=None, description="path to alembic.ini (default: beside the code, else ./alembic.ini)"
+    )
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> Self:
+        if self.environment is Environment.PRODUCTION:
+            if self.jwt_secret == DEFAULT_JWT_SECRET or len(self.jwt_secret) < 32:
+                raise ValueError("production refuses the default or a short BACKSTEP_JWT_SECRET")
+            if self.allow_test_clock:
+                raise ValueError("production refuses BACKSTEP_ALLOW_TEST_CLOCK=true")
+        _ = self.rules  # validate the overrides at start-up, not at the first request
+        return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def run_scheduler_in_process(self) -> bool:
+        if self.scheduler_in_process is None:
+            return self.is_sqlite
+        return self.scheduler_in_process
+
+    @property
+    def rules(self) -> RuleSettings:
+        return _rules_from_json(self.rules_json)
+
+    def alembic_ini_path(self) -> Path:
+        if self.alembic_ini is not None:
+            return self.alembic_ini
+        beside_package = Path(__file__).resolve().parent.parent / "alembic.ini"
+        return beside_package if beside_package.exists() else Path.cwd() / "alembic.ini"
+
+
+@cache
+def _rules_from_json(raw: str) -> RuleSettings:
+    overrides: Any = json.loads(raw)
+    if not isinstance(overrides, dict):
+        raise ValueError("BACKSTEP_RULES must be a JSON object")
+    defaults = {f.name: getattr(DEFAULT_RULES, f.name) for f in dataclasses.fields(DEFAULT_RULES)}
+    unknown = sorted(set(overrides) - set(defaults))
+    if unknown:
+        raise ValueError(f"BACKSTEP_RULES has unknown keys: {', '.join(unknown)}")
+    if not overrides:
+        return DEFAULT_RULES
+    # Pydantic validates the stdlib dataclass, so "20:00" becomes a time and so on.
+    return TypeAdapter(RuleSettings).validate_python({**defaults, **overrides})
+
+
+@cache
+def get_settings() -> Settings:
+    return Settings()
+
+
+def env_name(name: str) -> str:
+    """The environment variable a setting is read from."""
+    alias = Settings.model_fields[name].validation_alias
+    if isinstance(alias, AliasChoices):
+        return str(alias.choices[0])
+    return f"BACKSTEP_{name.upper()}"
+
+
+def settings_markdown() -> str:
+    """The README's configuration table, generated so it cannot drift from the code."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    for name, field in Settings.model_fields.items():
+        default = field.get_default(call_default_factory=True)
+        shown = "" if default is None else str(default.value if isinstance(default, StrEnum) else default)
+        rows.append(f"| `{env_name(name)}` | `{shown}` | {field.description} |")
+    return "\n".join(rows)

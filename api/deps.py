@@ -1,0 +1,135 @@
+"""Request dependencies: session, clock, settings, and who is calling.
+
+Authorisation lives here so routers cannot forget it: ``CurrentPatient`` is the
+caller's own patient row; ``PatientInCare`` resolves a ``{patient_id}`` path
+parameter only for clinicians in that patient's care team (404 otherwise, never a
+hint that the patient exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Engine
+from sqlmodel import Session, select
+
+from api.clock import Clock
+from api.config import Settings
+from api.db import session_scope
+from api.errors import Problem, not_found
+from api.models import CareTeamMember, Patient, Role, User
+from api.security import decode_access_token
+
+_bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's unit of work; commits before the response is sent."""
+    with session_scope(get_engine(request)) as session:
+        yield session
+
+
+def get_now(request: Request) -> datetime:
+    """One application instant per request, so every rule in it agrees on "now"."""
+    return get_clock(request).now()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+NowDep = Annotated[datetime, Depends(get_now)]
+
+
+def _unauthenticated(detail: str = "missing or invalid access token") -> Problem:
+    return Problem(401, "unauthenticated", detail, headers={"WWW-Authenticate": "Bearer"})
+
+
+def get_current_user(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> User:
+    if credentials is None or credentials.scheme.lower() != "bearer":
+        raise _unauthenticated()
+    claims = decode_access_token(credentials.credentials, now, settings)
+    if claims is None:
+        raise _unauthenticated()
+    user = session.get(User, claims.user_id)
+    # An erased or deactivated account, or a role change, invalidates old tokens.
+    if user is None or not user.is_active or user.role != claims.role:
+        raise _unauthenticated()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+
+
+def _require_role(user: User, role: Role) -> User:
+    if user.role != role:
+        raise Problem(403, "forbidden", f"this endpoint is for the {role} role")
+    return user
+
+
+def get_current_patient(user: CurrentUser, session: SessionDep) -> Patient:
+    _require_role(user, Role.PATIENT)
+    patient = session.exec(select(Patient).where(Patient.user_id == user.id)).first()
+    if patient is None:
+        raise _unauthenticated()
+    return patient
+
+
+def get_current_clinician(user: CurrentUser) -> User:
+    return _require_role(user, Role.CLINICIAN)
+
+
+def get_current_admin(user: CurrentUser) -> User:
+    return _require_role(user, Role.ADMIN)
+
+
+CurrentPatient = Annotated[Patient, Depends(get_current_patient)]
+CurrentClinician = Annotated[User, Depends(get_current_clinician)]
+CurrentAdmin = Annotated[User, Depends(get_current_admin)]
+
+
+def patient_in_care(session: Session, clinician_id: int, patient_id: int) -> Patient | None:
+    """The patient if this clinician is in their care team, else None."""
+    return session.exec(
+        select(Patient)
+        .join(CareTeamMember, CareTeamMember.patient_id == Patient.id)  # type: ignore[arg-type]
+        .where(Patient.id == patient_id, CareTeamMember.clinician_id == clinician_id)
+    ).first()
+
+
+def get_patient_in_care(
+    clinician: CurrentClinician,
+    session: SessionDep,
+    patient_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+) -> Patient:
+    assert clinician.id is not None
+    patient = patient_in_care(session, clinician.id, patient_id)
+    if patient is None:
+        raise not_found("patient")
+    return patient
+
+
+PatientInCare = Annotated[Patient, Depends(get_patient_in_care)]

@@ -1,0 +1,163 @@
+"""RFC 9457 problem details for every error the API returns.
+
+Every error body has ``type``, ``title``, ``status``, ``detail``, a stable machine
+``code`` and the request id; validation errors add ``errors: [{loc, msg}]`` listing
+every bad field. Services raise ``Problem`` (or a subclass); FastAPI's own errors
+and database outages are mapped here so no handler ever leaks a stack trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from api.request_context import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+PROBLEM_BASE = "https://backstep.app/problems/"
+
+_log = structlog.get_logger("api.errors")
+
+_DEFAULT_CODES = {
+    400: ("bad_request", "Bad request"),
+    401: ("unauthenticated", "Authentication required"),
+    403: ("forbidden", "Not allowed"),
+    404: ("not_found", "Not found"),
+    405: ("method_not_allowed", "Method not allowed"),
+    409: ("conflict", "Conflict"),
+    413: ("payload_too_large", "Request body too large"),
+    415: ("unsupported_media_type", "Unsupported media type"),
+    422: ("validation_error", "Invalid request"),
+    429: ("too_many_requests", "Too many requests"),
+    500: ("internal_error", "Internal error"),
+    503: ("service_unavailable", "Service unavailable"),
+}
+
+
+class Problem(Exception):
+    """An error with a defined answer for the client."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        detail: str | None = None,
+        *,
+        title: str | None = None,
+        errors: Sequence[dict[str, Any]] | None = None,
+        headers: dict[str, str] | None = None,
+        extra: dict[str, Any] | None = None,
+    ) -> None:
+        default_code, default_title = _DEFAULT_CODES.get(status, ("error", "Error"))
+        self.status = status
+        self.code = code or default_code
+        self.title = title or default_title
+        self.detail = detail or self.title
+        self.errors = list(errors) if errors is not None else None
+        self.headers = headers or {}
+        self.extra = extra or {}
+        super().__init__(f"{status} {self.code}: {self.detail}")
+
+
+class BodyTooLarge(Problem):
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, "payload_too_large", f"request body exceeds {max_bytes} bytes")
+
+
+def not_found(what: str = "resource") -> Problem:
+    return Problem(404, "not_found", f"{what} not found")
+
+
+def field_error(loc: Sequence[str | int], msg: str, status: int = 422) -> Problem:
+    """A 422 naming one field, for checks that need the database or the clock."""
+    return Problem(status, "validation_error", msg, errors=[{"loc": list(loc), "msg": msg}])
+
+
+def problem_response(problem: Problem) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + problem.code,
+        "title": problem.title,
+        "status": problem.status,
+        "detail": problem.detail,
+        "code": problem.code,
+        "request_id": current_request_id(),
+    }
+    if problem.errors is not None:
+        body["errors"] = problem.errors
+    body.update(problem.extra)
+    return JSONResponse(body, status_code=problem.status, headers=problem.headers, media_type=PROBLEM_JSON)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    errors = []
+    for err in exc.errors():
+        loc = [part for part in err.get("loc", ()) if not isinstance(part, str) or part]
+        msg = str(err.get("msg", "invalid value"))
+        if err.get("type") == "extra_forbidden":
+            msg = "unknown field"
+        errors.append({"loc": loc, "msg": msg})
+    return errors
+
+
+async def _handle_problem(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(exc)
+
+
+async def _handle_validation(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = _validation_errors(exc)
+    fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+    return problem_response(Problem(422, "validation_error", f"invalid fields: {fields}", errors=errors))
+
+
+async def _handle_http(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    if isinstance(exc.__cause__, Problem):  # e.g. the body cap tripping while FastAPI reads JSON
+        return problem_response(exc.__cause__)
+    detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers) if exc.headers else None
+    return problem_response(Problem(exc.status_code, detail=detail, headers=headers))
+
+
+async def _handle_db_unavailable(_request: Request, exc: Exception) -> JSONResponse:
+    # The transaction was rolled back by the session scope; nothing was written.
+    _log.error("database_unavailable", error_type=type(exc).__name__)
+    return problem_response(
+        Problem(
+            503,
+            "database_unavailable",
+            "The service is temporarily unavailable; nothing was saved. Please retry.",
+            headers={"Retry-After": "5"},
+        )
+    )
+
+
+async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    _log.exception("unhandled_error", error_type=type(exc).__name__)
+    return problem_response(Problem(500, "internal_error", "An unexpected error occurred."))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _handle_problem)
+    app.add_exception_handler(RequestValidationError, _handle_validation)
+    app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(OperationalError, _handle_db_unavailable)
+    app.add_exception_handler(PoolTimeoutError, _handle_db_unavailable)
+    app.add_exception_handler(DBAPIError, _handle_db_disconnect_or_raise)
+    app.add_exception_handler(Exception, _handle_unexpected)
+
+
+async def _handle_db_disconnect_or_raise(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if exc.connection_invalidated:
+        return await _handle_db_unavailable(request, exc)
+    return await _handle_unexpected(request, exc)

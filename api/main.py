@@ -1,0 +1,109 @@
+"""The application factory and its lifespan."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import structlog
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+
+from api.admin.router import router as admin_router
+from api.auth.router import router as auth_router
+from api.clinicians.router import router as clinicians_router
+from api.clock import Clock
+from api.config import Settings, get_settings
+from api.db import DEFERRED_BEGIN, make_engine
+from api.errors import Problem, install_error_handlers, problem_response
+from api.jobs import JobContext
+from api.logs import configure_logging
+from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.migrations import head_revision
+from api.patients.router import router as patients_router
+from api.scheduler import build_scheduler
+from exercise_library.loader import get_library
+
+API_PREFIX = "/api/v1"
+_log = structlog.get_logger("api.main")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    engine = make_engine(settings)
+    clock = Clock(engine, test_clock_enabled=settings.allow_test_clock, cache_seconds=settings.clock_cache_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        get_library()  # a broken exercise library must stop the start-up, not the first request
+        scheduler = None
+        if settings.run_scheduler_in_process:
+            scheduler = build_scheduler(JobContext(engine, settings, clock), blocking=False)
+            scheduler.start()
+        _log.info(
+            "started",
+            environment=settings.environment,
+            scheduler_in_process=scheduler is not None,
+            test_clock=settings.allow_test_clock,
+        )
+        try:
+            yield
+        finally:
+            if scheduler is not None:
+                scheduler.shutdown(wait=True)
+            engine.dispose()
+
+    app = FastAPI(
+        title="Backstep API",
+        version="1.0.0",
+        summary="Back-pain self-management: pain logs, graded exercise plans, escalation to physiotherapists.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.clock = clock
+    app.state.head_revision = head_revision(settings)
+
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware)
+
+    api = APIRouter(prefix=API_PREFIX)
+    for router in (auth_router, patients_router, clinicians_router, admin_router):
+        api.include_router(router)
+    app.include_router(api)
+    app.include_router(_health_router())
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", responses={503: {"content": {"application/problem+json": {}}}})
+    def readyz(request: Request) -> JSONResponse:
+        """Readiness: the database answers and is at the latest migration."""
+        expected = request.app.state.head_revision
+        try:
+            with request.app.state.engine.connect() as connection:
+                connection.execution_options(**DEFERRED_BEGIN)
+                current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except SQLAlchemyError:
+            return _not_ready("database unreachable or not migrated")
+        if current != expected:
+            return _not_ready(f"database at migration {current}, expected {expected}")
+        return JSONResponse({"status": "ready", "migration": current})
+
+    return router
+
+
+def _not_ready(detail: str) -> JSONResponse:
+    return problem_response(Problem(503, "not_ready", detail))

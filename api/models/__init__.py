@@ -1,0 +1,82 @@
+"""All tables, in one package so relationships never create import cycles.
+
+``base`` holds the metadata (with its naming convention) and the column types;
+``accounts`` the people and access; ``clinical`` the patient record; ``messaging``
+the reminders, notifications and their outbox; ``ops`` audit and bookkeeping.
+Import tables from here, not from the submodules.
+"""
+
+from api.models.accounts import (
+    CareTeamMember,
+    Clinic,
+    ClinicMember,
+    Invite,
+    LoginThrottle,
+    Patient,
+    RefreshToken,
+    Role,
+    User,
+)
+from api.models.base import NAMING_CONVENTION, JSONType, UTCDateTime, metadata
+from api.models.clinical import (
+    ActorType,
+    Alert,
+    AlertStatus,
+    CheckpointResult,
+    ExerciseSession,
+    Instrument,
+    PainLog,
+    Plan,
+    PlanDecision,
+    PlanStatus,
+    Screening,
+)
+from api.models.messaging import (
+    Delivery,
+    DeliveryStatus,
+    Device,
+    DevicePlatform,
+    Notification,
+    NotificationKind,
+    ReminderPreference,
+    ReminderSchedule,
+)
+from api.models.ops import AuditEvent, IdempotencyKey, TestClock
+
+__all__ = [
+    "NAMING_CONVENTION",
+    "ActorType",
+    "Alert",
+    "AlertStatus",
+    "AuditEvent",
+    "CareTeamMember",
+    "CheckpointResult",
+    "Clinic",
+    "ClinicMember",
+    "Delivery",
+    "DeliveryStatus",
+    "Device",
+    "DevicePlatform",
+    "ExerciseSession",
+    "IdempotencyKey",
+    "Instrument",
+    "Invite",
+    "JSONType",
+    "LoginThrottle",
+    "Notification",
+    "NotificationKind",
+    "PainLog",
+    "Patient",
+    "Plan",
+    "PlanDecision",
+    "PlanStatus",
+    "RefreshToken",
+    "ReminderPreference",
+    "ReminderSchedule",
+    "Role",
+    "Screening",
+    "TestClock",
+    "UTCDateTime",
+    "User",
+    "metadata",
+]

@@ -1,0 +1,122 @@
+"""People and access: users, clinics, care teams, patients, tokens, throttling."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from api.models.base import UTCDateTime, in_range, one_of
+from api.rules.types import RiskGroup
+
+
+class Role(StrEnum):
+    PATIENT = "patient"
+    CLINICIAN = "clinician"
+    ADMIN = "admin"
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    __table_args__ = (one_of("role", Role),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    email: str = Field(max_length=320, unique=True)  # stored lower-cased
+    password_hash: str = Field(max_length=255)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    is_active: bool = True
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Clinic(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(max_length=200)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class ClinicMember(SQLModel, table=True):
+    """A clinician's clinic; the clinic's clinicians are the escalation circle."""
+
+    __tablename__ = "clinic_member"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    clinic_id: int = Field(foreign_key="clinic.id", index=True, ondelete="CASCADE")
+
+
+class Patient(SQLModel, table=True):
+    __table_args__ = (
+        one_of("risk_group", RiskGroup),
+        in_range("birth_year", 1900, 2100),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", unique=True, ondelete="CASCADE")
+    clinic_id: int | None = Field(default=None, foreign_key="clinic.id", index=True, ondelete="SET NULL")
+    timezone: str = Field(default="Europe/London", max_length=64)
+    birth_year: int | None = None
+    episode_started_on: date | None = None
+    cancer_history: bool = False
+    osteoporosis_or_steroids: bool = False
+    risk_group: str | None = Field(default=None, max_length=16)
+    # Programme day 1 (the first pain log's local date) and the latest log date, kept
+    # on the row so the dashboard and the sweep find them without scanning logs.
+    programme_started_on: date | None = None
+    last_log_on: date | None = Field(default=None, index=True)
+    last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    updated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class CareTeamMember(SQLModel, table=True):
+    """Which clinicians may see which patient; everything else is a 404."""
+
+    __tablename__ = "care_team_member"
+
+    patient_id: int = Field(foreign_key="patient.id", primary_key=True, ondelete="CASCADE")
+    clinician_id: int = Field(foreign_key="app_user.id", primary_key=True, index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class Invite(SQLModel, table=True):
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=32, unique=True)
+    clinic_id: int = Field(foreign_key="clinic.id", ondelete="CASCADE")
+    clinician_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    used_by_patient_id: int | None = Field(default=None, foreign_key="patient.id", ondelete="SET NULL")
+
+
+class RefreshToken(SQLModel, table=True):
+    """Opaque rotating refresh tokens, stored hashed, grouped in families.
+
+    Presenting a token that was already rotated (or revoked) means it leaked: the
+    whole family is revoked.
+    """
+
+    __tablename__ = "refresh_token"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    family_id: str = Field(max_length=36, index=True)
+    token_hash: str = Field(max_length=64, unique=True)
+    issued_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    rotated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class LoginThrottle(SQLModel, table=True):
+    """Failure counters per account and per client IP, shared by every worker."""
+
+    __tablename__ = "login_throttle"
+
+    key: str = Field(primary_key=True, max_length=400)
+    failures: int = 0
+    window_started_at: datetime = Field(sa_type=UTCDateTime)
+    locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    __table_args__ = (sa.CheckConstraint("failures >= 0", name="failures_non_negative"),)

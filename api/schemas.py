@@ -1,0 +1,120 @@
+"""Field types and base models shared by every router's schemas.
+
+Input is strict: ``false`` is not an integer, ``"7"`` is not a number, unknown
+fields are refused. Pydantic's model-wide strict mode would also refuse ISO
+strings for dates (FastAPI validates the decoded JSON as Python objects), so
+strictness is set per field type here instead.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import date, datetime, time
+from functools import cache
+from typing import Annotated, Any, Generic, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
+
+from api.errors import field_error
+
+T = TypeVar("T")
+
+
+class StrictInput(BaseModel):
+    """Base for request bodies."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
+
+
+class Public(BaseModel):
+    """Base for response bodies (read from ORM rows)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+def _must_be_str(kind: str) -> Any:
+    def check(value: Any) -> Any:
+        if not isinstance(value, str):
+            raise ValueError(f"must be a string in {kind} format")
+        return value
+
+    return check
+
+
+StrictInt = Annotated[int, Field(strict=True)]
+StrictBool = Annotated[bool, Field(strict=True)]
+StrictStr = Annotated[str, Field(strict=True)]
+Score0To10 = Annotated[int, Field(strict=True, ge=0, le=10)]
+# RFC 3339 date-time with an offset, given as a string (no epoch numbers).
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_must_be_str("RFC 3339 date-time"))]
+IsoDate = Annotated[date, BeforeValidator(_must_be_str("YYYY-MM-DD date"))]
+LocalTime = Annotated[time, BeforeValidator(_must_be_str("HH:MM time"))]
+Text = Annotated[str, StringConstraints(strict=True, max_length=2000)]
+Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]
+
+
+def _valid_zone(value: str) -> str:
+    if value not in _zones():
+        raise ValueError("must be an IANA time zone name such as Europe/London")
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone name such as Europe/London") from exc
+    return value
+
+
+@cache
+def _zones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+TimeZoneName = Annotated[str, StringConstraints(strict=True, max_length=64), AfterValidator(_valid_zone)]
+
+
+class Page(BaseModel, Generic[T]):
+    """A cursor-paginated list."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+Limit = Annotated[int, Field(ge=1, le=200)]
+
+
+def encode_cursor(position: dict[str, Any]) -> str:
+    raw = json.dumps(position, separators=(",", ":"), default=str).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None) -> dict[str, Any] | None:
+    """The position a cursor encodes; a tampered cursor is a 422 naming ``cursor``."""
+    if cursor is None:
+        return None
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        value = json.loads(base64.urlsafe_b64decode(padded.encode()))
+    except (binascii.Error, ValueError, UnicodeDecodeError) as exc:
+        raise field_error(["query", "cursor"], "invalid cursor") from exc
+    if not isinstance(value, dict):
+        raise field_error(["query", "cursor"], "invalid cursor")
+    return value
+
+
+def cursor_value(position: dict[str, Any], key: str, kind: type[Any]) -> Any:
+    """One typed value from a decoded cursor (422 if it was tampered with)."""
+    value = position.get(key)
+    try:
+        if kind is datetime:
+            return datetime.fromisoformat(str(value))
+        if kind is date:
+            return date.fromisoformat(str(value))
+        if kind is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if kind is str and isinstance(value, str):
+            return value
+    except ValueError:
+        pass
+    raise field_error(["query", "cursor"], "invalid cursor")

@@ -1,0 +1,144 @@
+"""Test fixtures: every database test runs on SQLite and, when TEST_DATABASE_URL is set,
+on PostgreSQL too (the same tests, parametrized by backend).
+
+Isolation: the schema is built once per backend with the real migrations; each test
+then gets a fresh copy of the migrated SQLite file, or a PostgreSQL database with
+every table truncated. Tests commit for real, so concurrency tests see real locking.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlmodel import Session
+
+from api.config import Settings
+from api.db import DEFERRED_BEGIN
+from api.main import create_app
+from api.migrations import upgrade
+from api.models import metadata
+
+PG_URL = os.environ.get("TEST_DATABASE_URL")
+BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]
+
+
+@dataclass(frozen=True)
+class Backend:
+    name: str
+    template: Path | None  # migrated SQLite file to copy per test
+    url: str | None  # PostgreSQL database, truncated per test
+
+
+def test_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for tests: cheap password hashing, test clock on, no background scheduler."""
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "environment": "test",
+        "argon2_time_cost": 1,
+        "argon2_memory_cost": 64,
+        "allow_test_clock": True,
+        "clock_cache_seconds": 0,
+        "scheduler_in_process": False,
+        "log_level": "WARNING",
+        "alembic_ini": Path(__file__).resolve().parent.parent / "alembic.ini",
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+test_settings.__test__ = False  # type: ignore[attr-defined]
+
+
+def reset_postgres_schema(url: str) -> None:
+    engine = sa.create_engine(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql("DROP SCHEMA public CASCADE")
+        connection.exec_driver_sql("CREATE SCHEMA public")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Backend:
+    if request.param == "sqlite":
+        template = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+        upgrade(test_settings(f"sqlite:///{template}"))
+        with sqlite3.connect(template) as connection:  # fold the WAL into the file we copy
+            connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        return Backend("sqlite", template, None)
+    assert PG_URL is not None
+    reset_postgres_schema(PG_URL)
+    upgrade(test_settings(PG_URL))
+    return Backend("postgresql", None, PG_URL)
+
+
+_TRUNCATE = "TRUNCATE TABLE {} RESTART IDENTITY CASCADE".format(
+    ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+)
+
+
+@pytest.fixture
+def database_url(backend: Backend, tmp_path: Path) -> str:
+    if backend.template is not None:
+        target = tmp_path / "backstep.db"
+        shutil.copyfile(backend.template, target)
+        return f"sqlite:///{target}"
+    assert backend.url is not None
+    engine = sa.create_engine(backend.url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(_TRUNCATE)
+    engine.dispose()
+    return backend.url
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return test_settings(database_url)
+
+
+@pytest.fixture
+def app(settings: Settings) -> FastAPI:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def engine(app: FastAPI) -> Engine:
+    engine: Engine = app.state.engine
+    return engine
+
+
+def open_session(engine: Engine) -> Session:
+    """A session for arranging and inspecting data; factories commit.
+
+    Deferred BEGIN on SQLite, so a test that reads and then calls the API does not
+    hold the write lock the request needs.
+    """
+    return Session(engine.execution_options(**DEFERRED_BEGIN), expire_on_commit=False)
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    with open_session(engine) as db_session:
+        yield db_session
+
+
+@pytest.fixture
+def now(app: FastAPI) -> datetime:
+    moment: datetime = app.state.clock.now()
+    return moment

@@ -1,0 +1,87 @@
+"""The ``backstep`` console script, run in-process against a scratch database."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session, create_engine, select
+
+from api import cli
+from api.config import get_settings
+from api.models import ClinicMember, User
+
+
+@pytest.fixture
+def scratch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    monkeypatch.setenv("BACKSTEP_ARGON2_TIME_COST", "1")
+    monkeypatch.setenv("BACKSTEP_ARGON2_MEMORY_COST", "64")
+    monkeypatch.setenv("BACKSTEP_LOG_LEVEL", "WARNING")
+    monkeypatch.setenv("BACKSTEP_ALEMBIC_INI", str(Path(__file__).resolve().parent.parent / "alembic.ini"))
+    get_settings.cache_clear()
+    yield url
+    get_settings.cache_clear()
+
+
+def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["create-user", "--role", "admin", "--email", "Root@Example.org", "--password", "0123456789"]) == 0
+    created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert created["role"] == "admin"
+
+    assert (
+        cli.main(
+            [
+                "create-user",
+                "--role",
+                "clinician",
+                "--email",
+                "p@example.org",
+                "--password",
+                "0123456789",
+                "--clinic-id",
+                "99",
+            ]
+        )
+        == 2
+    )
+    assert "clinic" in capsys.readouterr().err
+
+    engine = create_engine(scratch_env)
+    with Session(engine) as session:
+        users = session.exec(select(User)).all()
+        assert [(u.email, u.role) for u in users] == [("root@example.org", "admin")]
+        assert session.exec(select(ClinicMember)).all() == []
+    engine.dispose()
+
+
+def test_create_user_refuses_a_short_password_and_a_bad_email(scratch_env: str) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["create-user", "--role", "admin", "--email", "a@example.org", "--password", "short"]) == 2
+    assert cli.main(["create-user", "--role", "admin", "--email", "nope", "--password", "0123456789"]) == 2
+
+
+def test_seed_demo_is_idempotent_and_prints_logins(scratch_env: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["seed-demo"]) == 0
+    first = capsys.readouterr().out
+    assert "demo clinic created" in first
+    assert "physio@demo.backstep.app" in first
+    assert cli.main(["seed-demo"]) == 0
+    assert "already present" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("job", ["reminders", "deliveries", "sweep"])
+def test_jobs_run_at_a_given_instant(scratch_env: str, job: str, capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli.main(["migrate"]) == 0
+    assert cli.main(["jobs", "run", job, "--now", "2026-03-29T19:00:00Z"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["job"] == job
+
+
+def test_jobs_refuse_a_naive_instant(scratch_env: str) -> None:
+    with pytest.raises(SystemExit):
+        cli.main(["jobs", "run", "sweep", "--now", "2026-03-29T19:00:00"])
