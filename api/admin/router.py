@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Query, Response, status
 from sqlmodel import col, select
 
 from api.admin.schemas import (
@@ -18,6 +18,7 @@ from api.admin.service import create_staff_user
 from api.audit import record_audit
 from api.deps import ClockDep, CurrentAdmin, NowDep, SessionDep, SettingsDep
 from api.errors import Problem
+from api.idempotency import IdempotencyDep
 from api.models import AuditEvent, Clinic, Role
 from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
 
@@ -25,12 +26,16 @@ router = APIRouter(prefix="/admin", tags=["admin"])
 
 
 @router.post("/clinics", status_code=status.HTTP_201_CREATED, response_model=ClinicPublic)
-def create_clinic(body: ClinicCreate, admin: CurrentAdmin, session: SessionDep, now: NowDep) -> Clinic:
+def create_clinic(
+    body: ClinicCreate, admin: CurrentAdmin, session: SessionDep, now: NowDep, idempotency: IdempotencyDep
+) -> ClinicPublic | Response:
+    if (replay := idempotency.begin(body)) is not None:
+        return replay
     clinic = Clinic(name=body.name, created_at=now)
     session.add(clinic)
     session.flush()
     record_audit(session, at=now, action="create", resource=f"clinic/{clinic.id}", actor=admin)
-    return clinic
+    return idempotency.complete(201, ClinicPublic.model_validate(clinic))
 
 
 @router.post("/clinicians", status_code=status.HTTP_201_CREATED, response_model=ClinicianPublic)

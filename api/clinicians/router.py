@@ -3,13 +3,14 @@ from __future__ import annotations
 import secrets
 from datetime import timedelta
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Response, status
 from sqlmodel import select
 
 from api.audit import record_audit
 from api.clinicians.schemas import InvitePublic
 from api.deps import CurrentClinician, NowDep, SessionDep, SettingsDep
 from api.errors import Problem
+from api.idempotency import IdempotencyDep
 from api.models import ClinicMember, Invite
 
 router = APIRouter(prefix="/clinician", tags=["clinician"])
@@ -19,8 +20,12 @@ _INVITE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 
 
 @router.post("/invites", status_code=status.HTTP_201_CREATED, response_model=InvitePublic)
-def create_invite(clinician: CurrentClinician, session: SessionDep, settings: SettingsDep, now: NowDep) -> InvitePublic:
+def create_invite(
+    clinician: CurrentClinician, session: SessionDep, settings: SettingsDep, now: NowDep, idempotency: IdempotencyDep
+) -> InvitePublic | Response:
     """A single-use code that joins a registering patient to this clinician's care team."""
+    if (replay := idempotency.begin(None)) is not None:
+        return replay
     membership = session.exec(select(ClinicMember).where(ClinicMember.user_id == clinician.id)).first()
     if membership is None:
         raise Problem(409, "no_clinic", "this clinician account belongs to no clinic")
@@ -36,4 +41,4 @@ def create_invite(clinician: CurrentClinician, session: SessionDep, settings: Se
     session.add(invite)
     session.flush()
     record_audit(session, at=now, action="create", resource=f"invite/{invite.id}", actor=clinician)
-    return InvitePublic(code=f"{code[:5]}-{code[5:]}", expires_at=invite.expires_at)
+    return idempotency.complete(201, InvitePublic(code=f"{code[:5]}-{code[5:]}", expires_at=invite.expires_at))
