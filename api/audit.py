@@ -6,9 +6,11 @@ leaves no audit row claiming it happened. ``detail`` holds ids and outcomes only
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlmodel import Session
 
 from api.models import AuditEvent, User
@@ -37,3 +39,31 @@ def record_audit(
     )
     session.add(event)
     return event
+
+
+def record_audit_for_patients(
+    session: Session,
+    *,
+    at: datetime,
+    action: str,
+    resource: str,
+    actor: User,
+    patient_ids: Iterable[int],
+    detail: dict[str, Any] | None = None,
+) -> None:
+    """One event per patient (e.g. each patient shown in a list) in a single multi-row INSERT."""
+    rows = [
+        {
+            "at": at,
+            "actor_id": actor.id,
+            "actor_role": actor.role,
+            "patient_id": patient_id,
+            "action": action,
+            "resource": resource,
+            "request_id": current_request_id(),
+            "detail": detail or {},
+        }
+        for patient_id in patient_ids
+    ]
+    if rows:
+        session.execute(insert(AuditEvent), rows)

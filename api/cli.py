@@ -21,7 +21,7 @@ from api.jobs import JobContext, run_job
 from api.logs import configure_logging
 from api.migrations import upgrade
 from api.models import Role
-from api.scheduler import build_scheduler
+from api.scheduler import run_until_stopped
 from api.seed import seed_demo
 
 
@@ -87,15 +87,10 @@ def _serve(args: argparse.Namespace, _settings: Settings) -> int:
 
 def _scheduler(_args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings)
-    scheduler = build_scheduler(JobContext(engine, settings, _clock(engine, settings)), blocking=True)
-    print("scheduler running; Ctrl+C to stop", flush=True)
+    print("scheduler running; Ctrl+C or SIGTERM stops it after the running tick", flush=True)
     try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+        run_until_stopped(JobContext(engine, settings, _clock(engine, settings)))
     finally:
-        if scheduler.running:
-            scheduler.shutdown(wait=True)
         engine.dispose()
     return 0
 

@@ -43,6 +43,13 @@ class Settings(BaseSettings):
     )
     db_pool_size: int = Field(default=10, ge=1, le=200, description="PostgreSQL connections kept per process")
     db_max_overflow: int = Field(default=10, ge=0, le=200, description="extra PostgreSQL connections under bursts")
+    max_concurrent_requests: int = Field(
+        default=20,
+        ge=1,
+        le=39,
+        description="requests a process serves at once (others queue): below the 40 worker threads, "
+        "at most the PostgreSQL pool (size + overflow)",
+    )
 
     # Auth
     jwt_secret: str = Field(
@@ -57,6 +64,12 @@ class Settings(BaseSettings):
     login_ip_max_failures: int = Field(default=20, ge=1, description="failed logins from one IP that lock that IP")
     login_ip_window_minutes: int = Field(default=15, ge=1, description="window in which the per-IP failures count")
     invite_days: int = Field(default=14, ge=1, le=365, description="clinician invite code validity")
+    dashboard_session_hours: int = Field(
+        default=10, ge=1, le=24, description="web dashboard login lifetime (a working day), whatever the activity"
+    )
+    dashboard_idle_minutes: int = Field(
+        default=30, ge=1, le=24 * 60, description="web dashboard logout after this long without a page view or action"
+    )
 
     # HTTP and logs
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
@@ -74,8 +87,15 @@ class Settings(BaseSettings):
         default=None, description="run the scheduler inside `backstep serve` (default: true on SQLite, false otherwise)"
     )
     reminder_tick_seconds: int = Field(default=60, ge=1, description="reminder tick interval")
+    reminder_batch_size: int = Field(default=500, ge=1, le=5000, description="due reminders handled per transaction")
+    reminder_max_delay_minutes: int = Field(
+        default=60, ge=1, description="a reminder not sent within this long of its time (scheduler down) is skipped"
+    )
     delivery_tick_seconds: int = Field(default=15, ge=1, description="outbox delivery tick interval")
     sweep_batch_size: int = Field(default=500, ge=1, description="patients per transaction in the daily rule sweep")
+    sweep_workers: int = Field(
+        default=2, ge=1, le=16, description="escalation sweep batches worked on at once on PostgreSQL (SQLite: 1)"
+    )
     renotify_emergency_minutes: int = Field(
         default=30, ge=1, description="re-notify the care team of an unacknowledged emergency alert after this"
     )
@@ -89,6 +109,10 @@ class Settings(BaseSettings):
     delivery_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0, description="longest retry delay")
     delivery_batch_size: int = Field(default=200, ge=1, description="outbox rows claimed per delivery batch")
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="push provider request timeout")
+    delivery_concurrency: int = Field(default=8, ge=1, le=64, description="push requests in flight per dispatcher")
+    delivery_lease_seconds: float = Field(
+        default=300.0, gt=0, description="a claimed delivery is retried after this if its dispatcher died mid-send"
+    )
     fcm_project_id: str | None = Field(default=None, description="Firebase project for FCM HTTP v1 (unset: FCM off)")
     fcm_credentials_file: Path | None = Field(default=None, description="service-account JSON for FCM")
     fcm_endpoint: str = Field(
@@ -115,6 +139,10 @@ class Settings(BaseSettings):
                 raise ValueError("production refuses the default or a short BACKSTEP_JWT_SECRET")
             if self.allow_test_clock:
                 raise ValueError("production refuses BACKSTEP_ALLOW_TEST_CLOCK=true")
+        if bool(self.webhook_url) != bool(self.webhook_secret):
+            raise ValueError("BACKSTEP_WEBHOOK_URL and BACKSTEP_WEBHOOK_SECRET are set together (webhooks are signed)")
+        if bool(self.fcm_project_id) != (self.fcm_credentials_file is not None):
+            raise ValueError("BACKSTEP_FCM_PROJECT_ID and BACKSTEP_FCM_CREDENTIALS_FILE are set together")
         _ = self.rules  # validate the overrides at start-up, not at the first request
         return self
 

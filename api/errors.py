@@ -103,6 +103,9 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         msg = str(err.get("msg", "invalid value"))
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
+        if err.get("type") in ("union_tag_invalid", "union_tag_not_found"):
+            # A discriminated union (e.g. a screening's `instrument`): name the tag field itself.
+            loc.append(str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
         errors.append({"loc": loc, "msg": msg})
     return errors
 

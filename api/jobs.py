@@ -16,8 +16,14 @@ from typing import Any
 import structlog
 from sqlalchemy import Engine
 
+from api.alerts.renotify import renotify_due_alerts
+from api.alerts.sweep import run_escalation_sweep
 from api.clock import Clock
 from api.config import Settings
+from api.delivery.dispatcher import deliver_due
+from api.delivery.providers import Providers
+from api.plans.sweep import sweep_plans
+from api.reminders.tick import run_reminder_tick
 
 _log = structlog.get_logger("api.jobs")
 
@@ -27,6 +33,9 @@ class JobContext:
     engine: Engine
     settings: Settings
     clock: Clock
+    # The process's push providers (one HTTP client, cached FCM token); the scheduler
+    # owns and closes them. None: a one-off run builds its own.
+    providers: Providers | None = None
 
 
 JobResult = dict[str, Any]
@@ -34,18 +43,22 @@ Job = Callable[[JobContext, datetime], JobResult]
 
 
 def run_reminders(ctx: JobContext, now: datetime) -> JobResult:
-    """Minute tick: create due reminders (issue 7 fills this in)."""
-    return {"created": 0}
+    """Minute tick: create the reminders due at ``now``, each once."""
+    return run_reminder_tick(ctx.engine, ctx.settings, now)
 
 
 def run_deliveries(ctx: JobContext, now: datetime) -> JobResult:
     """Outbox tick: re-notify unacknowledged urgent alerts, deliver pending pushes."""
-    return {"sent": 0}
+    result: JobResult = renotify_due_alerts(ctx.engine, ctx.settings, now)
+    result.update(deliver_due(ctx.engine, ctx.settings, ctx.providers, now, clock=ctx.clock.now))
+    return result
 
 
 def run_sweep(ctx: JobContext, now: datetime) -> JobResult:
     """Daily rule sweep: time-based clinical rules and weekly plan reviews."""
-    return {"patients": 0}
+    result: JobResult = run_escalation_sweep(ctx.engine, ctx.settings, now)
+    result.update(sweep_plans(ctx.engine, now, batch_size=ctx.settings.sweep_batch_size, rules=ctx.settings.rules))
+    return result
 
 
 JOBS: dict[str, Job] = {

@@ -12,18 +12,27 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from api.admin.router import router as admin_router
+from api.alerts.router import router as alerts_router
 from api.auth.router import router as auth_router
 from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
 from api.config import Settings, get_settings
 from api.db import DEFERRED_BEGIN, make_engine
 from api.errors import Problem, install_error_handlers, problem_response
+from api.exercises.router import router as exercises_router
 from api.jobs import JobContext
 from api.logs import configure_logging
-from api.middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from api.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
 from api.migrations import head_revision
+from api.notifications.router import router as notifications_router
+from api.pain_logs.router import router as pain_logs_router
 from api.patients.router import router as patients_router
+from api.plans.clinician_router import router as plan_clinician_router
+from api.plans.router import router as plans_router
+from api.reminders.router import router as reminders_router
 from api.scheduler import build_scheduler
+from api.screenings.router import router as screenings_router
+from api.sessions.router import router as sessions_router
 from exercise_library.loader import get_library
 
 API_PREFIX = "/api/v1"
@@ -69,11 +78,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.head_revision = head_revision(settings)
 
     install_error_handlers(app)
+    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
     api = APIRouter(prefix=API_PREFIX)
-    for router in (auth_router, patients_router, clinicians_router, admin_router):
+    for router in (
+        auth_router,
+        patients_router,
+        clinicians_router,
+        admin_router,
+        exercises_router,
+        plans_router,
+        plan_clinician_router,
+        reminders_router,
+        notifications_router,
+        sessions_router,
+        screenings_router,
+        pain_logs_router,
+        alerts_router,
+    ):
         api.include_router(router)
     app.include_router(api)
     app.include_router(_health_router())

@@ -11,6 +11,7 @@ import time
 import uuid
 from typing import Any
 
+import anyio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -108,6 +109,34 @@ class BodySizeLimitMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         await problem_response(BodyTooLarge(self.max_bytes))(scope, receive, send)
+
+
+class ConcurrencyLimitMiddleware:
+    """Serves at most ``limit`` requests at once; the others wait on the event loop.
+
+    Why: a sync dependency and a sync handler each take a hop onto anyio's worker
+    threads (40 by default). A request that already holds a transaction (row locks, a
+    pooled connection, SQLite's write lock) needs further hops to finish and commit; if
+    every thread is taken by requests blocked on those same locks or waiting for a
+    connection, nothing moves until a timeout (50 concurrent writes of one pain log did
+    exactly that). Admitting fewer requests than there are threads, and no more than
+    the database pool has connections, always leaves a thread and a connection for
+    every admitted request. A waiting request holds neither.
+    """
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+        self._semaphore: anyio.Semaphore | None = None
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self._semaphore is None:
+            self._semaphore = anyio.Semaphore(self.limit)
+        async with self._semaphore:
+            await self.app(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:

@@ -50,6 +50,17 @@ StrictStr = Annotated[str, Field(strict=True)]
 Score0To10 = Annotated[int, Field(strict=True, ge=0, le=10)]
 # RFC 3339 date-time with an offset, given as a string (no epoch numbers).
 Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_must_be_str("RFC 3339 date-time"))]
+
+
+def _plausible_instant(value: datetime) -> datetime:
+    # Far-off years with an offset overflow when converted to UTC or a patient's zone.
+    if not 2000 <= value.year < 2100:
+        raise ValueError("must be between the years 2000 and 2100")
+    return value
+
+
+# An instant recorded by the app (an edit time, when a session was done).
+AppInstant = Annotated[Rfc3339, AfterValidator(_plausible_instant)]
 IsoDate = Annotated[date, BeforeValidator(_must_be_str("YYYY-MM-DD date"))]
 LocalTime = Annotated[time, BeforeValidator(_must_be_str("HH:MM time"))]
 Text = Annotated[str, StringConstraints(strict=True, max_length=2000)]

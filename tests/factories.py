@@ -16,6 +16,7 @@ from api.admin.service import create_staff_user
 from api.auth.service import register_patient
 from api.config import Settings
 from api.models import CareTeamMember, Clinic, ClinicMember, Patient, Role, User
+from api.reminders.service import reschedule_patient
 from api.security import create_access_token
 
 PASSWORD = "correct horse battery"
@@ -107,6 +108,9 @@ def make_patient(
         ).first()
         session.add(CareTeamMember(patient_id=patient.id, clinician_id=clinician.id, created_at=now))
     session.add(patient)
+    session.flush()
+    assert patient.id is not None
+    reschedule_patient(session, patient.id, now, app_settings(app).rules)  # the zone may have changed
     session.commit()
     return patient
 

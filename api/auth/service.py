@@ -17,10 +17,10 @@ from api.models import (
     LoginThrottle,
     Patient,
     RefreshToken,
-    ReminderPreference,
     Role,
     User,
 )
+from api.reminders.service import create_default_preferences, reschedule_patient
 from api.security import create_access_token, hash_password, hash_token, new_refresh_secret
 from api.upsert import insert_for
 
@@ -88,13 +88,14 @@ def register_patient(
     session.add(patient)
     session.flush()
     assert patient.id is not None
-    session.add(ReminderPreference(patient_id=patient.id, updated_at=now))
+    create_default_preferences(session, patient.id, now, settings.rules)
     if invite is not None:
         session.add(CareTeamMember(patient_id=patient.id, clinician_id=invite.clinician_id, created_at=now))
         invite.used_at = now
         invite.used_by_patient_id = patient.id
         session.add(invite)
     session.flush()
+    reschedule_patient(session, patient.id, now, settings.rules)
     return user, patient
 
 

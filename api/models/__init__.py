@@ -10,6 +10,7 @@ from api.models.accounts import (
     CareTeamMember,
     Clinic,
     ClinicMember,
+    DashboardSession,
     Invite,
     LoginThrottle,
     Patient,
@@ -41,7 +42,7 @@ from api.models.messaging import (
     ReminderPreference,
     ReminderSchedule,
 )
-from api.models.ops import AuditEvent, IdempotencyKey, TestClock
+from api.models.ops import AuditEvent, IdempotencyKey, SweepZone, TestClock
 
 __all__ = [
     "NAMING_CONVENTION",
@@ -53,6 +54,7 @@ __all__ = [
     "CheckpointResult",
     "Clinic",
     "ClinicMember",
+    "DashboardSession",
     "Delivery",
     "DeliveryStatus",
     "Device",
@@ -75,6 +77,7 @@ __all__ = [
     "ReminderSchedule",
     "Role",
     "Screening",
+    "SweepZone",
     "TestClock",
     "UTCDateTime",
     "User",

@@ -50,6 +50,9 @@ class Patient(SQLModel, table=True):
     __table_args__ = (
         one_of("risk_group", RiskGroup),
         in_range("birth_year", 1900, 2100),
+        # The escalation sweep selects candidates per time zone by date range (api/alerts/candidates.py).
+        sa.Index("ix_patient_timezone_last_log_on", "timezone", "last_log_on"),
+        sa.Index("ix_patient_timezone_programme_started_on", "timezone", "programme_started_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -66,6 +69,9 @@ class Patient(SQLModel, table=True):
     programme_started_on: date | None = None
     last_log_on: date | None = Field(default=None, index=True)
     last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Patient-local date of the last escalation sweep that evaluated this patient, so
+    # concurrent or repeated sweeps never evaluate a patient twice for one local date.
+    swept_on: date | None = None
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -120,3 +126,22 @@ class LoginThrottle(SQLModel, table=True):
     window_started_at: datetime = Field(sa_type=UTCDateTime)
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     __table_args__ = (sa.CheckConstraint("failures >= 0", name="failures_non_negative"),)
+
+
+class DashboardSession(SQLModel, table=True):
+    """A clinician's login to the web dashboard (cookie session), revocable server-side.
+
+    The cookie holds a random secret; only its SHA-256 is stored, so the table cannot be
+    replayed. ``csrf_token`` is the synchronizer token every form of the session carries.
+    """
+
+    __tablename__ = "dashboard_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    token_hash: str = Field(max_length=64, unique=True)
+    csrf_token: str = Field(max_length=64)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -13,6 +13,10 @@ from sqlmodel import Field, SQLModel
 from api.models.base import JSONType, UTCDateTime, in_range, one_of
 from api.rules.types import Difficulty, PlanAction, RiskGroup, RuleCode, Tier
 
+# Predicates shared by partial indexes and the queries that must match them textually.
+MUSCLE_RELAXANT_SQL = "muscle_relaxant"
+NUMBNESS_SQL = """CAST(symptoms AS TEXT) LIKE '%"one_leg_numbness"%'"""
+
 
 class Instrument(StrEnum):
     START_BACK = "start_back"
@@ -71,6 +75,22 @@ class PainLog(SQLModel, table=True):
     __tablename__ = "pain_log"
     __table_args__ = (
         sa.UniqueConstraint("patient_id", "log_date"),
+        # Small partial indexes for the escalation sweep's medication-review and
+        # persistent-numbness checks (api/alerts/candidates.py uses the same predicates).
+        sa.Index(
+            "ix_pain_log_relaxant",
+            "patient_id",
+            "log_date",
+            sqlite_where=sa.text(MUSCLE_RELAXANT_SQL),
+            postgresql_where=sa.text(MUSCLE_RELAXANT_SQL),
+        ),
+        sa.Index(
+            "ix_pain_log_numbness",
+            "patient_id",
+            "log_date",
+            sqlite_where=sa.text(NUMBNESS_SQL),
+            postgresql_where=sa.text(NUMBNESS_SQL),
+        ),
         in_range("back_pain", 0, 10),
         in_range("leg_pain", 0, 10),
         in_range("interference", 0, 10),
@@ -96,6 +116,11 @@ class PainLog(SQLModel, table=True):
     symptoms: list[str] = Field(default_factory=list, sa_type=JSONType)
     note: str | None = Field(default=None, max_length=2000)
     client_updated_at: datetime = Field(sa_type=UTCDateTime)
+    # SHA-256 of the canonical content (every field but client_updated_at). The upsert
+    # copies the stored hash into previous_content_hash, so its RETURNING row alone says
+    # whether it created the log (NULL), changed it, or only moved client_updated_at.
+    content_hash: str = Field(max_length=64)
+    previous_content_hash: str | None = Field(default=None, max_length=64)
     created_at: datetime = Field(sa_type=UTCDateTime)
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
@@ -137,6 +162,9 @@ class Plan(SQLModel, table=True):
         one_of("status", PlanStatus),
         sa.CheckConstraint("level >= 1", name="level_positive"),
         sa.CheckConstraint("sessions_per_week >= 1 AND sessions_per_week <= 7", name="sessions_range"),
+        # The sweep finds due reviews (status active/reduced, next_review_on <= today) and
+        # ongoing flares through this index; paused and completed plans never enter the scan.
+        sa.Index("ix_plan_status_next_review_on", "status", "next_review_on"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -149,9 +177,9 @@ class Plan(SQLModel, table=True):
     week1_walking_minutes: float | None = None
     started_on: date
     level_started_on: date
-    next_review_on: date = Field(index=True)
+    next_review_on: date
     # Flare protocol state: reduced until this local date (inclusive).
-    flare_started_on: date | None = None
+    flare_started_on: date | None = Field(default=None, index=True)  # the sweep finds prolonged flares
     reduced_until: date | None = None
     # Status to return to when a pause is lifted or a flare restored.
     status_before_pause: str | None = Field(default=None, max_length=16)

@@ -116,13 +116,19 @@ class Notification(SQLModel, table=True):
 
 
 class Delivery(SQLModel, table=True):
-    """Outbox row: one push of one notification to one device, retried until done."""
+    """Outbox row: one push of one notification to one device, retried until done.
+
+    Dispatchers claim due rows through the partial index on pending rows, safety
+    messages first (``safety`` is copied from the notification so the claim needs no
+    join): a backlog of evening reminders never holds back an emergency.
+    """
 
     __table_args__ = (
         one_of("status", DeliveryStatus),
         sa.UniqueConstraint("notification_id", "device_id"),
         sa.Index(
-            "ix_delivery_pending_next_attempt",
+            "ix_delivery_pending_safety_next_attempt",
+            "safety",
             "next_attempt_at",
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
@@ -133,7 +139,8 @@ class Delivery(SQLModel, table=True):
     notification_id: int = Field(foreign_key="notification.id", ondelete="CASCADE")
     device_id: int | None = Field(default=None, foreign_key="device.id", index=True, ondelete="SET NULL")
     status: str = Field(default=DeliveryStatus.PENDING, max_length=16)
-    attempts: int = 0
+    safety: bool = False
+    attempts: int = 0  # claims so far, counted when claimed (a crash mid-send counts)
     next_attempt_at: datetime = Field(sa_type=UTCDateTime)
     intended_at: datetime = Field(sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

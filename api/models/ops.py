@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -66,3 +66,18 @@ class TestClock(SQLModel, table=True):
     now_at: datetime = Field(sa_type=UTCDateTime)
     set_at: datetime = Field(sa_type=UTCDateTime)
     set_by: int | None = None
+
+
+class SweepZone(SQLModel, table=True):
+    """The local date each time zone was last swept through by the escalation sweep.
+
+    The hourly sweep only works on zones whose local date has moved since; the
+    crossing windows of the time-based rules (silence at 3 and 7 days...) run from this
+    date to today, so a missed night is caught up rather than skipped.
+    """
+
+    __tablename__ = "sweep_zone"
+
+    timezone: str = Field(primary_key=True, max_length=64)
+    swept_on: date
+    swept_at: datetime = Field(sa_type=UTCDateTime)

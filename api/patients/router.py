@@ -1,19 +1,35 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
-from sqlmodel import select
+from datetime import timedelta
+from typing import Annotated, Any
 
-from api.deps import CurrentUser, SessionDep
-from api.models import Patient
-from api.patients.schemas import MePublic, PatientProfilePublic
+from fastapi import APIRouter, Query, Response, status
+from sqlmodel import Session, select
+
+from api.audit import record_audit
+from api.auth.service import locked_for, record_failure, throttle_keys
+from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.errors import Problem, problem_response
+from api.models import Patient, Role, User
+from api.patients.erasure import erase_patient
+from api.patients.export import ExportPublic, build_export
+from api.patients.profile import update_profile
+from api.patients.progress import progress_for
+from api.patients.schemas import EraseRequest, MePublic, MeUpdate, PatientProfilePublic, ProgressPublic
+from api.security import verify_password
 
 router = APIRouter(tags=["me"])
 
 
-@router.get("/me", response_model=MePublic)
-def get_me(user: CurrentUser, session: SessionDep) -> MePublic:
-    """The caller's account and, for patients, their profile."""
-    patient = session.exec(select(Patient).where(Patient.user_id == user.id)).first()
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"content": {"application/problem+json": {}}} for code in codes}
+
+
+def _patient_of(session: Session, user: User) -> Patient | None:
+    return session.exec(select(Patient).where(Patient.user_id == user.id)).first()
+
+
+def _me(user: User, patient: Patient | None) -> MePublic:
     assert user.id is not None
     return MePublic(
         id=user.id,
@@ -22,3 +38,90 @@ def get_me(user: CurrentUser, session: SessionDep) -> MePublic:
         role=user.role,
         patient=PatientProfilePublic.model_validate(patient) if patient else None,
     )
+
+
+@router.get("/me", response_model=MePublic)
+def get_me(user: CurrentUser, session: SessionDep) -> MePublic:
+    """The caller's account and, for patients, their profile."""
+    return _me(user, _patient_of(session, user))
+
+
+@router.patch("/me", response_model=MePublic, responses=_problems(422))
+def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep) -> MePublic:
+    """Change the given profile fields only (null clears ``birth_year`` or ``episode_started_on``).
+
+    A new time zone moves every reminder to the same local times in that zone. Staff
+    accounts may change ``display_name`` only.
+    """
+    patient = _patient_of(session, user)
+    changed = update_profile(session, user, patient, body, now, settings.rules)
+    if changed:
+        record_audit(
+            session,
+            at=now,
+            action="update",
+            resource="profile",
+            actor=user,
+            patient_id=patient.id if patient else None,
+            detail={"fields": changed},
+        )
+    return _me(user, patient)
+
+
+@router.delete(
+    "/me",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={
+        204: {"description": "the account and all personal data are erased"},
+        **_problems(403, 422, 429),
+    },
+)
+def erase_me(
+    body: EraseRequest, user: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep
+) -> Response:
+    """Erase the caller's account and every row of personal data, after confirming the password.
+
+    Patients only: staff accounts are deactivated by an admin, because their decisions and
+    notes are part of their patients' records. A wrong password is 403 and erases
+    nothing; failures count towards the login lock-out of the account.
+    """
+    if user.role != Role.PATIENT:
+        raise Problem(
+            403, "staff_erasure_not_allowed", "staff accounts cannot erase themselves; an admin deactivates them"
+        )
+    patient = _patient_of(session, user)
+    if patient is None:
+        raise Problem(401, "unauthenticated", "missing or invalid access token")
+    account_key, _ = throttle_keys(user.email, None)
+    wait = locked_for(session, (account_key,), now)
+    if wait is not None:
+        raise Problem(
+            429, "too_many_attempts", "too many wrong passwords; try again later", headers={"Retry-After": str(wait)}
+        )
+    if not verify_password(body.password, user.password_hash, settings):
+        lockout = timedelta(minutes=settings.login_lockout_minutes)
+        record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
+        # Returned, not raised: the failure must be committed to count.
+        return problem_response(Problem(403, "wrong_password", "the password is wrong; nothing was erased"))
+    erase_patient(session, user, patient, now)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.get("/me/export", response_model=ExportPublic)
+def export_me(user: CurrentUser, patient: CurrentPatient, session: SessionDep, now: NowDep) -> ExportPublic:
+    """Everything stored about the caller, as one JSON document (with a schema version)."""
+    document = build_export(session, user, patient, now)
+    record_audit(session, at=now, action="export", resource="export", actor=user, patient_id=patient.id)
+    return document
+
+
+@router.get("/me/progress", response_model=ProgressPublic)
+def get_progress(
+    patient: CurrentPatient,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    days: Annotated[int, Query(ge=7, le=365, description="length of the daily series, ending today")] = 90,
+) -> ProgressPublic:
+    """Pain now against the programme's first week, the classification, and adherence."""
+    return progress_for(session, patient, now, settings.rules, days)

@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
+from typing import Annotated, Any
 
-from api.schemas import Public
+from pydantic import Field, StringConstraints
+
+from api.rules.types import Classification
+from api.schemas import IsoDate, Name, Public, StrictBool, StrictInput, TimeZoneName
+
+BirthYear = Annotated[int, Field(strict=True, ge=1900, le=2100)]
+Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
 
 
 class PatientProfilePublic(Public):
@@ -22,3 +29,99 @@ class MePublic(Public):
     display_name: str
     role: str
     patient: PatientProfilePublic | None
+
+
+# A field left out of a PATCH body. Typed Any so the fields below keep their non-null
+# types (null is refused for them, and the OpenAPI document says so); handlers look at
+# ``model_fields_set`` and never read a field that was not given.
+NOT_GIVEN: Any = None
+
+
+class MeUpdate(StrictInput):
+    """Partial profile update: only the fields given change.
+
+    ``birth_year`` and ``episode_started_on`` may be set to null to clear them; the
+    other fields always have a value, so null is refused for them.
+    """
+
+    display_name: Name = NOT_GIVEN
+    timezone: TimeZoneName = Field(default=NOT_GIVEN, description="IANA zone, e.g. Europe/London")
+    birth_year: BirthYear | None = Field(default=None, description="not in the future; null clears it")
+    episode_started_on: IsoDate | None = Field(
+        default=None, description="start of this back-pain episode: not in the future; null clears it"
+    )
+    cancer_history: StrictBool = NOT_GIVEN
+    osteoporosis_or_steroids: StrictBool = Field(
+        default=NOT_GIVEN, description="osteoporosis, or long-term oral steroid use"
+    )
+
+
+PATIENT_FIELDS = frozenset(
+    {"timezone", "birth_year", "episode_started_on", "cancer_history", "osteoporosis_or_steroids"}
+)
+
+
+class EraseRequest(StrictInput):
+    password: Password = Field(description="the account password, to confirm the erasure")
+
+
+class SeriesPoint(Public):
+    date: date
+    back_pain: int
+    leg_pain: int | None
+
+
+class ProgressPublic(Public):
+    """Pain against the programme's first week, and exercise adherence (unrounded values)."""
+
+    programme_started_on: date | None
+    programme_day: int | None
+    baseline_mean: float | None = Field(description="mean back pain of programme days 1-7 (>= 4 logged days)")
+    current_mean: float | None = Field(description="mean back pain of the 7 days ending today (>= 4 logged days)")
+    change: float | None = Field(description="baseline_mean - current_mean: positive is better")
+    change_percent: float | None
+    classification: Classification
+    adherence_7d: float | None = Field(description="sessions done / planned, capped at 1; null without a plan")
+    adherence_28d: float | None
+    days_logged_7d: int
+    series: list[SeriesPoint]
+    ruleset_version: str
+
+
+class ExportAccount(Public):
+    id: int
+    email: str
+    display_name: str
+    role: str
+    created_at: datetime
+
+
+class ExportProfile(PatientProfilePublic):
+    programme_started_on: date | None
+    last_log_on: date | None
+    last_activity_at: datetime | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class ExportReminders(Public):
+    daily_log_enabled: bool
+    daily_log_time: str
+    exercise_enabled: bool
+    exercise_time: str
+    weekly_checkin_enabled: bool
+    weekly_checkin_weekday: int = Field(description="Monday = 0 ... Sunday = 6")
+    weekly_checkin_time: str
+    quiet_start: str
+    quiet_end: str
+    updated_at: datetime
+
+
+class ExportDevice(Public):
+    """A push device, without its token (a credential, not personal data worth exporting)."""
+
+    id: int
+    platform: str
+    created_at: datetime
+    retired_at: datetime | None
+    retired_reason: str | None

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
+from functools import lru_cache
 
 _MAX_DENOMINATOR = 1_000_000
 
@@ -20,6 +21,13 @@ def exact(value: float | Fraction) -> Fraction:
         return value
     if isinstance(value, int):
         return Fraction(value)
+    return _exact_float(value)
+
+
+@lru_cache(maxsize=4096)
+def _exact_float(value: float) -> Fraction:
+    # Thresholds are a handful of settings read on every decision: snapping them once
+    # keeps a sweep over thousands of patients from redoing the same continued fraction.
     return Fraction(value).limit_denominator(_MAX_DENOMINATOR)
 
 

@@ -220,3 +220,22 @@ def reminder_decision(
         if interval is not None and last_sent_on is not None and (local_date - last_sent_on).days < interval:
             return False, f"no app activity for {inactive} days: one reminder every {interval} days"
     return True, "due"
+
+
+def after_quiet_hours(prefs: ReminderPrefs, at: datetime) -> datetime:
+    """The first instant at or after ``at`` (aware) that is outside the patient's quiet hours.
+
+    Non-safety messages that are not reminders (nudges, plan changes) may be created at any
+    hour by the sweep or a clinician; their push waits for the end of quiet hours so the
+    phone stays silent at night (ADHERE: avoid reminder fatigue). The in-app feed shows them
+    at once. Safety messages never come through here: they are pushed immediately.
+    """
+    if at.tzinfo is None or at.utcoffset() is None:
+        raise ValueError("at must be timezone-aware")
+    zone = ZoneInfo(prefs.timezone)
+    local = at.astimezone(zone)
+    wall = local.time().replace(tzinfo=None)
+    if prefs.quiet_end is None or not in_quiet_hours(wall, prefs.quiet_start, prefs.quiet_end):
+        return at.astimezone(UTC)
+    day = local.date() if wall < prefs.quiet_end else local.date() + timedelta(days=1)
+    return resolve_local(day, prefs.quiet_end, zone)

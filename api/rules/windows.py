@@ -183,6 +183,70 @@ def progress_summary(days: Iterable[PainDay], today: date, settings: RuleSetting
     )
 
 
+@dataclass(frozen=True, slots=True)
+class CheckpointOutcome:
+    """One reached checkpoint: its windows and classification, whether or not it alerts."""
+
+    checkpoint_day: int
+    checkpoint_on: date
+    baseline_mean: float | None
+    current_mean: float | None
+    classification: Classification
+    ruleset_version: str = RULESET_VERSION
+
+
+def checkpoint_outcomes(
+    days: Iterable[PainDay], today: date, settings: RuleSettings = DEFAULT_RULES
+) -> tuple[CheckpointOutcome, ...]:
+    """Every checkpoint (day 14, 28, 42, 84) reached by ``today``, classified on its window.
+
+    The record of what each checkpoint found (the alerts come from ``checkpoint_alerts``):
+    it tells the sweep which checkpoints are already evaluated and gives the dashboard a
+    classification. Same windows as the alert rules: baseline days 1-7, current the 7
+    days ending on the checkpoint day, unrounded means.
+    """
+    index = {on: d for on, d in index_by_date(days).items() if on <= today}
+    start = min(index, default=None)
+    if start is None:
+        return ()
+    baseline = _window(index, start, start + timedelta(days=settings.window_days - 1), settings)
+    outcomes = []
+    for day_n in checkpoint_days(settings):
+        if day_n > programme_day(start, today):
+            continue
+        current = _window(index, *_checkpoint_window(start, day_n, settings), settings)
+        outcomes.append(
+            CheckpointOutcome(
+                checkpoint_day=day_n,
+                checkpoint_on=current.end,
+                baseline_mean=_float(baseline.mean),
+                current_mean=_float(current.mean),
+                classification=classify(baseline.mean, current.mean, settings),
+            )
+        )
+    return tuple(outcomes)
+
+
+def checkpoint_days(settings: RuleSettings = DEFAULT_RULES) -> tuple[int, ...]:
+    """The programme days with a checkpoint, in order (14, 28, 42, 84 by default)."""
+    return (
+        settings.checkpoint_2w_day,
+        settings.checkpoint_4w_day,
+        settings.checkpoint_6w_day,
+        settings.checkpoint_12w_day,
+    )
+
+
+def complete_through(today: date, latest_log_on: date | None) -> date:
+    """The last local day whose data is complete: today once it is logged, else yesterday.
+
+    Window rules judge days that are over (or already logged), so a checkpoint is not
+    decided in the morning before the patient had a chance to log its last day.
+    """
+    yesterday = today - timedelta(days=1)
+    return max(yesterday, latest_log_on) if latest_log_on is not None and latest_log_on <= today else yesterday
+
+
 def _checkpoint_window(start: date, checkpoint_day: int, settings: RuleSettings) -> tuple[date, date]:
     end = start + timedelta(days=checkpoint_day - 1)
     return end - timedelta(days=settings.window_days - 1), end

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-21 10:38:54.483610
+Create Date: 2026-11-21 12:13:45.315884
 """
 
 from collections.abc import Sequence
@@ -23,24 +23,13 @@ def upgrade() -> None:
     op.create_table(
         "app_user",
         sa.Column("id", sa.Integer(), nullable=False),
-        sa.Column(
-            "email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False
-        ),
-        sa.Column(
-            "password_hash",
-            sqlmodel.sql.sqltypes.AutoString(length=255),
-            nullable=False,
-        ),
-        sa.Column(
-            "display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False
-        ),
+        sa.Column("email", sqlmodel.sql.sqltypes.AutoString(length=320), nullable=False),
+        sa.Column("password_hash", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+        sa.Column("display_name", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("is_active", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "role IN ('patient', 'clinician', 'admin')",
-            name=op.f("ck_app_user_role_valid"),
-        ),
+        sa.CheckConstraint("role IN ('patient', 'clinician', 'admin')", name=op.f("ck_app_user_role_valid")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_app_user")),
         sa.UniqueConstraint("email", name=op.f("uq_app_user_email")),
     )
@@ -49,33 +38,17 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "actor_role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
+        sa.Column("actor_role", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("patient_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
-        sa.Column(
-            "resource", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False
-        ),
-        sa.Column(
-            "request_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True
-        ),
-        sa.Column(
-            "detail",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("resource", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("request_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+        sa.Column("detail", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_event")),
     )
     with op.batch_alter_table("audit_event", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_audit_event_actor_at", ["actor_id", "at"], unique=False
-        )
-        batch_op.create_index(
-            "ix_audit_event_patient_at", ["patient_id", "at"], unique=False
-        )
+        batch_op.create_index("ix_audit_event_actor_at", ["actor_id", "at"], unique=False)
+        batch_op.create_index("ix_audit_event_patient_at", ["patient_id", "at"], unique=False)
 
     op.create_table(
         "clinic",
@@ -90,10 +63,15 @@ def upgrade() -> None:
         sa.Column("failures", sa.Integer(), nullable=False),
         sa.Column("window_started_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
-        sa.CheckConstraint(
-            "failures >= 0", name=op.f("ck_login_throttle_failures_non_negative")
-        ),
+        sa.CheckConstraint("failures >= 0", name=op.f("ck_login_throttle_failures_non_negative")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_login_throttle")),
+    )
+    op.create_table(
+        "sweep_zone",
+        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("swept_on", sa.Date(), nullable=False),
+        sa.Column("swept_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("timezone", name=op.f("pk_sweep_zone")),
     )
     op.create_table(
         "test_clock",
@@ -108,57 +86,53 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
-            ["clinic_id"],
-            ["clinic.id"],
-            name=op.f("fk_clinic_member_clinic_id_clinic"),
-            ondelete="CASCADE",
+            ["clinic_id"], ["clinic.id"], name=op.f("fk_clinic_member_clinic_id_clinic"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_clinic_member_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_clinic_member_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("user_id", name=op.f("pk_clinic_member")),
     )
     with op.batch_alter_table("clinic_member", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_clinic_member_clinic_id"), ["clinic_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_clinic_member_clinic_id"), ["clinic_id"], unique=False)
+
+    op.create_table(
+        "dashboard_session",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("csrf_token", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["app_user.id"], name=op.f("fk_dashboard_session_user_id_app_user"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_dashboard_session")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_dashboard_session_token_hash")),
+    )
+    with op.batch_alter_table("dashboard_session", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_dashboard_session_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "device",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
-        sa.Column(
-            "token", sqlmodel.sql.sqltypes.AutoString(length=4096), nullable=False
-        ),
+        sa.Column("platform", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("token", sqlmodel.sql.sqltypes.AutoString(length=4096), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("retired_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "retired_reason",
-            sqlmodel.sql.sqltypes.AutoString(length=200),
-            nullable=True,
-        ),
-        sa.CheckConstraint(
-            "platform IN ('fcm', 'webhook')", name=op.f("ck_device_platform_valid")
-        ),
+        sa.Column("retired_reason", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+        sa.CheckConstraint("platform IN ('fcm', 'webhook')", name=op.f("ck_device_platform_valid")),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_device_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_device_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_device")),
         sa.UniqueConstraint("platform", "token", name=op.f("uq_device_platform_token")),
     )
     with op.batch_alter_table("device", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_device_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_device_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "idempotency_key",
@@ -167,113 +141,77 @@ def upgrade() -> None:
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("method", sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
         sa.Column("path", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
-        sa.Column(
-            "request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("request_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=False),
-        sa.Column(
-            "response_body",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=True,
-        ),
+        sa.Column("response_body", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_idempotency_key_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_idempotency_key_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_key")),
-        sa.UniqueConstraint(
-            "user_id", "key", name=op.f("uq_idempotency_key_user_id_key")
-        ),
+        sa.UniqueConstraint("user_id", "key", name=op.f("uq_idempotency_key_user_id_key")),
     )
     with op.batch_alter_table("idempotency_key", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_idempotency_key_created_at"), ["created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_idempotency_key_created_at"), ["created_at"], unique=False)
 
     op.create_table(
         "patient",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
         sa.Column("clinic_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("birth_year", sa.Integer(), nullable=True),
         sa.Column("episode_started_on", sa.Date(), nullable=True),
         sa.Column("cancer_history", sa.Boolean(), nullable=False),
         sa.Column("osteoporosis_or_steroids", sa.Boolean(), nullable=False),
-        sa.Column(
-            "risk_group", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
+        sa.Column("risk_group", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("programme_started_on", sa.Date(), nullable=True),
         sa.Column("last_log_on", sa.Date(), nullable=True),
         sa.Column("last_activity_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("swept_on", sa.Date(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "risk_group IN ('low', 'medium', 'high')",
-            name=op.f("ck_patient_risk_group_valid"),
-        ),
+        sa.CheckConstraint("risk_group IN ('low', 'medium', 'high')", name=op.f("ck_patient_risk_group_valid")),
         sa.CheckConstraint(
             "birth_year IS NULL OR (birth_year >= 1900 AND birth_year <= 2100)",
             name=op.f("ck_patient_birth_year_range"),
         ),
         sa.ForeignKeyConstraint(
-            ["clinic_id"],
-            ["clinic.id"],
-            name=op.f("fk_patient_clinic_id_clinic"),
-            ondelete="SET NULL",
+            ["clinic_id"], ["clinic.id"], name=op.f("fk_patient_clinic_id_clinic"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_patient_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_patient_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_patient")),
         sa.UniqueConstraint("user_id", name=op.f("uq_patient_user_id")),
     )
     with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_patient_clinic_id"), ["clinic_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_patient_last_log_on"), ["last_log_on"], unique=False)
+        batch_op.create_index("ix_patient_timezone_last_log_on", ["timezone", "last_log_on"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_patient_clinic_id"), ["clinic_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_patient_last_log_on"), ["last_log_on"], unique=False
+            "ix_patient_timezone_programme_started_on", ["timezone", "programme_started_on"], unique=False
         )
 
     op.create_table(
         "refresh_token",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("user_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "family_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False
-        ),
-        sa.Column(
-            "token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("family_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
+        sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("issued_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("rotated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_refresh_token_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_refresh_token_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_refresh_token")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_refresh_token_token_hash")),
     )
     with op.batch_alter_table("refresh_token", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_refresh_token_family_id"), ["family_id"], unique=False
-        )
-        batch_op.create_index(
-            batch_op.f("ix_refresh_token_user_id"), ["user_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_refresh_token_family_id"), ["family_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_refresh_token_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "alert",
@@ -281,83 +219,44 @@ def upgrade() -> None:
         sa.Column("patient_id", sa.Integer(), nullable=False),
         sa.Column("rule", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
-        sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
-        sa.Column(
-            "occurrence_key",
-            sqlmodel.sql.sqltypes.AutoString(length=200),
-            nullable=False,
-        ),
-        sa.Column(
-            "evidence",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "ruleset_version",
-            sqlmodel.sql.sqltypes.AutoString(length=32),
-            nullable=False,
-        ),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("occurrence_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("evidence", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("ruleset_version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("opened_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("acknowledged_by", sa.Integer(), nullable=True),
         sa.Column("acknowledged_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "acknowledge_note",
-            sqlmodel.sql.sqltypes.AutoString(length=2000),
-            nullable=True,
-        ),
+        sa.Column("acknowledge_note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("resolved_by", sa.Integer(), nullable=True),
         sa.Column("resolved_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "resolution_note",
-            sqlmodel.sql.sqltypes.AutoString(length=2000),
-            nullable=True,
-        ),
+        sa.Column("resolution_note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("last_notified_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("notify_count", sa.Integer(), nullable=False),
         sa.CheckConstraint(
             "rule IN ('red_flag_emergency', 'red_flag_urgent_same_day', 'red_flag_urgent_days', 'known_symptom', 'persistent_numbness', 'start_back_medium', 'start_back_high', 'no_improvement_2w', 'no_improvement_4w', 'no_improvement_6w', 'persistent_12w', 'worsening', 'prolonged_flare', 'silent', 'medication_review')",
             name=op.f("ck_alert_rule_valid"),
         ),
-        sa.CheckConstraint(
-            "status IN ('open', 'acknowledged', 'resolved')",
-            name=op.f("ck_alert_status_valid"),
-        ),
+        sa.CheckConstraint("status IN ('open', 'acknowledged', 'resolved')", name=op.f("ck_alert_status_valid")),
         sa.CheckConstraint(
             "tier IN ('emergency', 'urgent_same_day', 'urgent_days', 'routine', 'none')",
             name=op.f("ck_alert_tier_valid"),
         ),
         sa.ForeignKeyConstraint(
-            ["acknowledged_by"],
-            ["app_user.id"],
-            name=op.f("fk_alert_acknowledged_by_app_user"),
-            ondelete="SET NULL",
+            ["acknowledged_by"], ["app_user.id"], name=op.f("fk_alert_acknowledged_by_app_user"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_alert_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_alert_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["resolved_by"],
-            ["app_user.id"],
-            name=op.f("fk_alert_resolved_by_app_user"),
-            ondelete="SET NULL",
+            ["resolved_by"], ["app_user.id"], name=op.f("fk_alert_resolved_by_app_user"), ondelete="SET NULL"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alert")),
         sa.UniqueConstraint(
-            "patient_id",
-            "rule",
-            "occurrence_key",
-            name=op.f("uq_alert_patient_id_rule_occurrence_key"),
+            "patient_id", "rule", "occurrence_key", name=op.f("uq_alert_patient_id_rule_occurrence_key")
         ),
     )
     with op.batch_alter_table("alert", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_alert_status_tier_opened", ["status", "tier", "opened_at"], unique=False
-        )
+        batch_op.create_index("ix_alert_status_tier_opened", ["status", "tier", "opened_at"], unique=False)
         batch_op.create_index(
             "uq_alert_patient_rule_unresolved",
             ["patient_id", "rule"],
@@ -378,21 +277,12 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_care_team_member_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_care_team_member_patient_id_patient"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint(
-            "patient_id", "clinician_id", name=op.f("pk_care_team_member")
-        ),
+        sa.PrimaryKeyConstraint("patient_id", "clinician_id", name=op.f("pk_care_team_member")),
     )
     with op.batch_alter_table("care_team_member", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_care_team_member_clinician_id"),
-            ["clinician_id"],
-            unique=False,
-        )
+        batch_op.create_index(batch_op.f("ix_care_team_member_clinician_id"), ["clinician_id"], unique=False)
 
     op.create_table(
         "checkpoint_result",
@@ -400,26 +290,13 @@ def upgrade() -> None:
         sa.Column("checkpoint_day", sa.Integer(), nullable=False),
         sa.Column("baseline_mean", sa.Float(), nullable=True),
         sa.Column("current_mean", sa.Float(), nullable=True),
-        sa.Column(
-            "classification",
-            sqlmodel.sql.sqltypes.AutoString(length=32),
-            nullable=False,
-        ),
-        sa.Column(
-            "ruleset_version",
-            sqlmodel.sql.sqltypes.AutoString(length=32),
-            nullable=False,
-        ),
+        sa.Column("classification", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("ruleset_version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("evaluated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_checkpoint_result_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_checkpoint_result_patient_id_patient"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint(
-            "patient_id", "checkpoint_day", name=op.f("pk_checkpoint_result")
-        ),
+        sa.PrimaryKeyConstraint("patient_id", "checkpoint_day", name=op.f("pk_checkpoint_result")),
     )
     op.create_table(
         "exercise_session",
@@ -428,26 +305,17 @@ def upgrade() -> None:
         sa.Column("performed_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("performed_on", sa.Date(), nullable=False),
         sa.Column("duration_minutes", sa.Integer(), nullable=False),
-        sa.Column(
-            "exercises",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("exercises", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("pain_during", sa.Integer(), nullable=False),
         sa.Column("pain_after", sa.Integer(), nullable=True),
         sa.Column("pain_next_morning", sa.Integer(), nullable=True),
         sa.Column("rpe", sa.Integer(), nullable=True),
-        sa.Column(
-            "difficulty", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
+        sa.Column("difficulty", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
-        sa.Column(
-            "body_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("body_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "difficulty IN ('too_easy', 'about_right', 'too_hard')",
-            name=op.f("ck_exercise_session_difficulty_valid"),
+            "difficulty IN ('too_easy', 'about_right', 'too_hard')", name=op.f("ck_exercise_session_difficulty_valid")
         ),
         sa.CheckConstraint(
             "duration_minutes IS NULL OR (duration_minutes >= 0 AND duration_minutes <= 600)",
@@ -465,24 +333,14 @@ def upgrade() -> None:
             "pain_next_morning IS NULL OR (pain_next_morning >= 0 AND pain_next_morning <= 10)",
             name=op.f("ck_exercise_session_pain_next_morning_range"),
         ),
-        sa.CheckConstraint(
-            "rpe IS NULL OR (rpe >= 0 AND rpe <= 10)",
-            name=op.f("ck_exercise_session_rpe_range"),
-        ),
+        sa.CheckConstraint("rpe IS NULL OR (rpe >= 0 AND rpe <= 10)", name=op.f("ck_exercise_session_rpe_range")),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_exercise_session_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_exercise_session_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_exercise_session")),
     )
     with op.batch_alter_table("exercise_session", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_exercise_session_patient_performed_on",
-            ["patient_id", "performed_on"],
-            unique=False,
-        )
+        batch_op.create_index("ix_exercise_session_patient_performed_on", ["patient_id", "performed_on"], unique=False)
 
     op.create_table(
         "invite",
@@ -495,16 +353,10 @@ def upgrade() -> None:
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("used_by_patient_id", sa.Integer(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["clinic_id"],
-            ["clinic.id"],
-            name=op.f("fk_invite_clinic_id_clinic"),
-            ondelete="CASCADE",
+            ["clinic_id"], ["clinic.id"], name=op.f("fk_invite_clinic_id_clinic"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["clinician_id"],
-            ["app_user.id"],
-            name=op.f("fk_invite_clinician_id_app_user"),
-            ondelete="CASCADE",
+            ["clinician_id"], ["app_user.id"], name=op.f("fk_invite_clinician_id_app_user"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
             ["used_by_patient_id"],
@@ -516,9 +368,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("code", name=op.f("uq_invite_code")),
     )
     with op.batch_alter_table("invite", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_invite_clinician_id"), ["clinician_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_invite_clinician_id"), ["clinician_id"], unique=False)
 
     op.create_table(
         "pain_log",
@@ -532,19 +382,13 @@ def upgrade() -> None:
         sa.Column("activity_minutes", sa.Integer(), nullable=True),
         sa.Column("steps", sa.Integer(), nullable=True),
         sa.Column("flare", sa.Boolean(), nullable=False),
-        sa.Column(
-            "medications",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("medications", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("muscle_relaxant", sa.Boolean(), nullable=False),
-        sa.Column(
-            "symptoms",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("symptoms", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
         sa.Column("client_updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+        sa.Column("previous_content_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
@@ -552,47 +396,49 @@ def upgrade() -> None:
             name=op.f("ck_pain_log_activity_minutes_range"),
         ),
         sa.CheckConstraint(
-            "back_pain IS NULL OR (back_pain >= 0 AND back_pain <= 10)",
-            name=op.f("ck_pain_log_back_pain_range"),
+            "back_pain IS NULL OR (back_pain >= 0 AND back_pain <= 10)", name=op.f("ck_pain_log_back_pain_range")
         ),
         sa.CheckConstraint(
             "interference IS NULL OR (interference >= 0 AND interference <= 10)",
             name=op.f("ck_pain_log_interference_range"),
         ),
         sa.CheckConstraint(
-            "leg_pain IS NULL OR (leg_pain >= 0 AND leg_pain <= 10)",
-            name=op.f("ck_pain_log_leg_pain_range"),
+            "leg_pain IS NULL OR (leg_pain >= 0 AND leg_pain <= 10)", name=op.f("ck_pain_log_leg_pain_range")
         ),
         sa.CheckConstraint(
             "sleep_quality IS NULL OR (sleep_quality >= 0 AND sleep_quality <= 10)",
             name=op.f("ck_pain_log_sleep_quality_range"),
         ),
-        sa.CheckConstraint(
-            "steps IS NULL OR (steps >= 0 AND steps <= 200000)",
-            name=op.f("ck_pain_log_steps_range"),
-        ),
+        sa.CheckConstraint("steps IS NULL OR (steps >= 0 AND steps <= 200000)", name=op.f("ck_pain_log_steps_range")),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_pain_log_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_pain_log_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_pain_log")),
-        sa.UniqueConstraint(
-            "patient_id", "log_date", name=op.f("uq_pain_log_patient_id_log_date")
-        ),
+        sa.UniqueConstraint("patient_id", "log_date", name=op.f("uq_pain_log_patient_id_log_date")),
     )
+    with op.batch_alter_table("pain_log", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_pain_log_numbness",
+            ["patient_id", "log_date"],
+            unique=False,
+            sqlite_where=sa.text("CAST(symptoms AS TEXT) LIKE '%\"one_leg_numbness\"%'"),
+            postgresql_where=sa.text("CAST(symptoms AS TEXT) LIKE '%\"one_leg_numbness\"%'"),
+        )
+        batch_op.create_index(
+            "ix_pain_log_relaxant",
+            ["patient_id", "log_date"],
+            unique=False,
+            sqlite_where=sa.text("muscle_relaxant"),
+            postgresql_where=sa.text("muscle_relaxant"),
+        )
+
     op.create_table(
         "plan",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "template_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("template_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
-        sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("sessions_per_week", sa.Integer(), nullable=False),
         sa.Column("walking_minutes_target", sa.Float(), nullable=False),
         sa.Column("week1_walking_minutes", sa.Float(), nullable=True),
@@ -601,36 +447,22 @@ def upgrade() -> None:
         sa.Column("next_review_on", sa.Date(), nullable=False),
         sa.Column("flare_started_on", sa.Date(), nullable=True),
         sa.Column("reduced_until", sa.Date(), nullable=True),
-        sa.Column(
-            "status_before_pause",
-            sqlmodel.sql.sqltypes.AutoString(length=16),
-            nullable=True,
-        ),
+        sa.Column("status_before_pause", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("top_level_reviews_met", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('active', 'paused', 'reduced', 'completed')",
-            name=op.f("ck_plan_status_valid"),
-        ),
+        sa.CheckConstraint("status IN ('active', 'paused', 'reduced', 'completed')", name=op.f("ck_plan_status_valid")),
         sa.CheckConstraint("level >= 1", name=op.f("ck_plan_level_positive")),
-        sa.CheckConstraint(
-            "sessions_per_week >= 1 AND sessions_per_week <= 7",
-            name=op.f("ck_plan_sessions_range"),
-        ),
+        sa.CheckConstraint("sessions_per_week >= 1 AND sessions_per_week <= 7", name=op.f("ck_plan_sessions_range")),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_plan_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_plan_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan")),
         sa.UniqueConstraint("patient_id", name=op.f("uq_plan_patient_id")),
     )
     with op.batch_alter_table("plan", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_plan_next_review_on"), ["next_review_on"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_plan_flare_started_on"), ["flare_started_on"], unique=False)
+        batch_op.create_index("ix_plan_status_next_review_on", ["status", "next_review_on"], unique=False)
 
     op.create_table(
         "reminder_preference",
@@ -650,10 +482,7 @@ def upgrade() -> None:
             name=op.f("ck_reminder_preference_weekday_range"),
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_reminder_preference_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_reminder_preference_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("patient_id", name=op.f("pk_reminder_preference")),
     )
@@ -669,90 +498,51 @@ def upgrade() -> None:
             name=op.f("ck_reminder_schedule_kind_valid"),
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_reminder_schedule_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_reminder_schedule_patient_id_patient"), ondelete="CASCADE"
         ),
-        sa.PrimaryKeyConstraint(
-            "patient_id", "kind", name=op.f("pk_reminder_schedule")
-        ),
+        sa.PrimaryKeyConstraint("patient_id", "kind", name=op.f("pk_reminder_schedule")),
     )
     with op.batch_alter_table("reminder_schedule", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_reminder_schedule_next_due_at"),
-            ["next_due_at"],
-            unique=False,
-        )
+        batch_op.create_index(batch_op.f("ix_reminder_schedule_next_due_at"), ["next_due_at"], unique=False)
 
     op.create_table(
         "screening",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "instrument", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
-        sa.Column(
-            "answers",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("instrument", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("answers", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("total", sa.Integer(), nullable=True),
         sa.Column("subscale", sa.Integer(), nullable=True),
-        sa.Column(
-            "risk_group", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
+        sa.Column("risk_group", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
         sa.Column("tier", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
         sa.Column("percent", sa.Float(), nullable=True),
         sa.Column("band", sqlmodel.sql.sqltypes.AutoString(length=20), nullable=True),
-        sa.Column(
-            "result",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "ruleset_version",
-            sqlmodel.sql.sqltypes.AutoString(length=32),
-            nullable=False,
-        ),
+        sa.Column("result", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("ruleset_version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
-            "instrument IN ('start_back', 'red_flags', 'odi')",
-            name=op.f("ck_screening_instrument_valid"),
+            "instrument IN ('start_back', 'red_flags', 'odi')", name=op.f("ck_screening_instrument_valid")
         ),
-        sa.CheckConstraint(
-            "risk_group IN ('low', 'medium', 'high')",
-            name=op.f("ck_screening_risk_group_valid"),
-        ),
+        sa.CheckConstraint("risk_group IN ('low', 'medium', 'high')", name=op.f("ck_screening_risk_group_valid")),
         sa.CheckConstraint(
             "tier IN ('emergency', 'urgent_same_day', 'urgent_days', 'routine', 'none')",
             name=op.f("ck_screening_tier_valid"),
         ),
         sa.CheckConstraint(
-            "percent IS NULL OR (percent >= 0 AND percent <= 100)",
-            name=op.f("ck_screening_percent_range"),
+            "percent IS NULL OR (percent >= 0 AND percent <= 100)", name=op.f("ck_screening_percent_range")
         ),
         sa.CheckConstraint(
-            "subscale IS NULL OR (subscale >= 0 AND subscale <= 5)",
-            name=op.f("ck_screening_subscale_range"),
+            "subscale IS NULL OR (subscale >= 0 AND subscale <= 5)", name=op.f("ck_screening_subscale_range")
         ),
-        sa.CheckConstraint(
-            "total IS NULL OR (total >= 0 AND total <= 9)",
-            name=op.f("ck_screening_total_range"),
-        ),
+        sa.CheckConstraint("total IS NULL OR (total >= 0 AND total <= 9)", name=op.f("ck_screening_total_range")),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_screening_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_screening_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_screening")),
     )
     with op.batch_alter_table("screening", schema=None) as batch_op:
         batch_op.create_index(
-            "ix_screening_patient_instrument_created",
-            ["patient_id", "instrument", "created_at"],
-            unique=False,
+            "ix_screening_patient_instrument_created", ["patient_id", "instrument", "created_at"], unique=False
         )
 
     op.create_table(
@@ -762,23 +552,11 @@ def upgrade() -> None:
         sa.Column("patient_id", sa.Integer(), nullable=True),
         sa.Column("alert_id", sa.Integer(), nullable=True),
         sa.Column("kind", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
-        sa.Column(
-            "title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False
-        ),
-        sa.Column(
-            "body", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False
-        ),
-        sa.Column(
-            "data",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
+        sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+        sa.Column("body", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+        sa.Column("data", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
         sa.Column("safety", sa.Boolean(), nullable=False),
-        sa.Column(
-            "occurrence_key",
-            sqlmodel.sql.sqltypes.AutoString(length=200),
-            nullable=True,
-        ),
+        sa.Column("occurrence_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("intended_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
@@ -787,73 +565,36 @@ def upgrade() -> None:
             name=op.f("ck_notification_kind_valid"),
         ),
         sa.ForeignKeyConstraint(
-            ["alert_id"],
-            ["alert.id"],
-            name=op.f("fk_notification_alert_id_alert"),
-            ondelete="SET NULL",
+            ["alert_id"], ["alert.id"], name=op.f("fk_notification_alert_id_alert"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_notification_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_notification_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["user_id"],
-            ["app_user.id"],
-            name=op.f("fk_notification_user_id_app_user"),
-            ondelete="CASCADE",
+            ["user_id"], ["app_user.id"], name=op.f("fk_notification_user_id_app_user"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_notification")),
-        sa.UniqueConstraint(
-            "occurrence_key", name=op.f("uq_notification_occurrence_key")
-        ),
+        sa.UniqueConstraint("occurrence_key", name=op.f("uq_notification_occurrence_key")),
     )
     with op.batch_alter_table("notification", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_notification_patient_id"), ["patient_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_notification_user_created", ["user_id", "created_at"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_notification_patient_id"), ["patient_id"], unique=False)
+        batch_op.create_index("ix_notification_user_created", ["user_id", "created_at"], unique=False)
 
     op.create_table(
         "plan_decision",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("plan_id", sa.Integer(), nullable=False),
         sa.Column("patient_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
-        sa.Column(
-            "template_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False
-        ),
+        sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("template_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("from_level", sa.Integer(), nullable=True),
         sa.Column("to_level", sa.Integer(), nullable=True),
-        sa.Column(
-            "from_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
-        sa.Column(
-            "to_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True
-        ),
-        sa.Column(
-            "reasons",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "inputs",
-            sa.JSON().with_variant(postgresql.JSONB(), "postgresql"),
-            nullable=False,
-        ),
-        sa.Column(
-            "ruleset_version",
-            sqlmodel.sql.sqltypes.AutoString(length=32),
-            nullable=False,
-        ),
-        sa.Column(
-            "actor_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
+        sa.Column("from_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("to_status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
+        sa.Column("reasons", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("inputs", sa.JSON().with_variant(postgresql.JSONB(), "postgresql"), nullable=False),
+        sa.Column("ruleset_version", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+        sa.Column("actor_type", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
         sa.Column("actor_id", sa.Integer(), nullable=True),
         sa.Column("review_on", sa.Date(), nullable=True),
         sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
@@ -862,65 +603,40 @@ def upgrade() -> None:
             name=op.f("ck_plan_decision_action_valid"),
         ),
         sa.CheckConstraint(
-            "actor_type IN ('system', 'clinician', 'patient')",
-            name=op.f("ck_plan_decision_actor_type_valid"),
+            "actor_type IN ('system', 'clinician', 'patient')", name=op.f("ck_plan_decision_actor_type_valid")
         ),
         sa.ForeignKeyConstraint(
-            ["actor_id"],
-            ["app_user.id"],
-            name=op.f("fk_plan_decision_actor_id_app_user"),
-            ondelete="SET NULL",
+            ["actor_id"], ["app_user.id"], name=op.f("fk_plan_decision_actor_id_app_user"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["patient_id"],
-            ["patient.id"],
-            name=op.f("fk_plan_decision_patient_id_patient"),
-            ondelete="CASCADE",
+            ["patient_id"], ["patient.id"], name=op.f("fk_plan_decision_patient_id_patient"), ondelete="CASCADE"
         ),
         sa.ForeignKeyConstraint(
-            ["plan_id"],
-            ["plan.id"],
-            name=op.f("fk_plan_decision_plan_id_plan"),
-            ondelete="CASCADE",
+            ["plan_id"], ["plan.id"], name=op.f("fk_plan_decision_plan_id_plan"), ondelete="CASCADE"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plan_decision")),
-        sa.UniqueConstraint(
-            "plan_id", "review_on", name=op.f("uq_plan_decision_plan_id_review_on")
-        ),
+        sa.UniqueConstraint("plan_id", "review_on", name=op.f("uq_plan_decision_plan_id_review_on")),
     )
     with op.batch_alter_table("plan_decision", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_plan_decision_patient_decided",
-            ["patient_id", "decided_at"],
-            unique=False,
-        )
+        batch_op.create_index("ix_plan_decision_patient_decided", ["patient_id", "decided_at"], unique=False)
 
     op.create_table(
         "delivery",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("notification_id", sa.Integer(), nullable=False),
         sa.Column("device_id", sa.Integer(), nullable=True),
-        sa.Column(
-            "status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False
-        ),
+        sa.Column("status", sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+        sa.Column("safety", sa.Boolean(), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("intended_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("failed_at", sa.DateTime(timezone=True), nullable=True),
-        sa.Column(
-            "last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True
-        ),
+        sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.CheckConstraint(
-            "status IN ('pending', 'sent', 'dead', 'cancelled')",
-            name=op.f("ck_delivery_status_valid"),
-        ),
+        sa.CheckConstraint("status IN ('pending', 'sent', 'dead', 'cancelled')", name=op.f("ck_delivery_status_valid")),
         sa.ForeignKeyConstraint(
-            ["device_id"],
-            ["device.id"],
-            name=op.f("fk_delivery_device_id_device"),
-            ondelete="SET NULL",
+            ["device_id"], ["device.id"], name=op.f("fk_delivery_device_id_device"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
             ["notification_id"],
@@ -929,19 +645,13 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery")),
-        sa.UniqueConstraint(
-            "notification_id",
-            "device_id",
-            name=op.f("uq_delivery_notification_id_device_id"),
-        ),
+        sa.UniqueConstraint("notification_id", "device_id", name=op.f("uq_delivery_notification_id_device_id")),
     )
     with op.batch_alter_table("delivery", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_delivery_device_id"), ["device_id"], unique=False)
         batch_op.create_index(
-            batch_op.f("ix_delivery_device_id"), ["device_id"], unique=False
-        )
-        batch_op.create_index(
-            "ix_delivery_pending_next_attempt",
-            ["next_attempt_at"],
+            "ix_delivery_pending_safety_next_attempt",
+            ["safety", "next_attempt_at"],
             unique=False,
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
@@ -954,7 +664,7 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     with op.batch_alter_table("delivery", schema=None) as batch_op:
         batch_op.drop_index(
-            "ix_delivery_pending_next_attempt",
+            "ix_delivery_pending_safety_next_attempt",
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         )
@@ -980,9 +690,20 @@ def downgrade() -> None:
     op.drop_table("reminder_schedule")
     op.drop_table("reminder_preference")
     with op.batch_alter_table("plan", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_plan_next_review_on"))
+        batch_op.drop_index("ix_plan_status_next_review_on")
+        batch_op.drop_index(batch_op.f("ix_plan_flare_started_on"))
 
     op.drop_table("plan")
+    with op.batch_alter_table("pain_log", schema=None) as batch_op:
+        batch_op.drop_index(
+            "ix_pain_log_relaxant", sqlite_where=sa.text("muscle_relaxant"), postgresql_where=sa.text("muscle_relaxant")
+        )
+        batch_op.drop_index(
+            "ix_pain_log_numbness",
+            sqlite_where=sa.text("CAST(symptoms AS TEXT) LIKE '%\"one_leg_numbness\"%'"),
+            postgresql_where=sa.text("CAST(symptoms AS TEXT) LIKE '%\"one_leg_numbness\"%'"),
+        )
+
     op.drop_table("pain_log")
     with op.batch_alter_table("invite", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invite_clinician_id"))
@@ -1012,6 +733,8 @@ def downgrade() -> None:
 
     op.drop_table("refresh_token")
     with op.batch_alter_table("patient", schema=None) as batch_op:
+        batch_op.drop_index("ix_patient_timezone_programme_started_on")
+        batch_op.drop_index("ix_patient_timezone_last_log_on")
         batch_op.drop_index(batch_op.f("ix_patient_last_log_on"))
         batch_op.drop_index(batch_op.f("ix_patient_clinic_id"))
 
@@ -1024,11 +747,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_device_user_id"))
 
     op.drop_table("device")
+    with op.batch_alter_table("dashboard_session", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_dashboard_session_user_id"))
+
+    op.drop_table("dashboard_session")
     with op.batch_alter_table("clinic_member", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_clinic_member_clinic_id"))
 
     op.drop_table("clinic_member")
     op.drop_table("test_clock")
+    op.drop_table("sweep_zone")
     op.drop_table("login_throttle")
     op.drop_table("clinic")
     with op.batch_alter_table("audit_event", schema=None) as batch_op:

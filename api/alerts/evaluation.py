@@ -1,0 +1,217 @@
+"""Escalation on every write: the public interface the capture API calls.
+
+Call these in the request's transaction, after the write (and after the patient row's
+bookkeeping update, which takes the patient row lock first: the lock order everywhere
+is patient row, then alert rows). Everything an emergency needs happens here, before
+the response: the alert (deduplicated), the care team's safety message (bypasses
+quiet hours), the plan pause and the patient's in-app ``safety`` notification. Nothing
+waits for a clinician or a scheduler.
+
+- ``evaluate_pain_logs`` — once per request or sync batch, with every log created or
+  changed by it: triage of each log's symptoms (known-symptom qualifier against the
+  latest red-flag screening), persistent numbness, the window rules (checkpoints 14/28/
+  42/84 and worsening, so a back-dated or synced log that completes a window raises at
+  once) and medication review. Four queries when nothing fires.
+- ``triage_of_logs`` — the same answer for a replay, read-only.
+- ``evaluate_red_flag_screening`` — call before storing the screening: its symptoms
+  are judged against the previous screening, never against themselves.
+- ``raise_start_back_alerts`` — after a STarT Back result.
+
+Each returns an ``EscalationOutcome``: the highest tier (red-flag triage of what was
+reported, plus any time-based alert this write newly opened or escalated), the advice
+for the patient, the ids of the alerts this evaluation opened or kept open, and whether
+the plan is paused for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlmodel import Session, col, select
+
+from api.alerts.notify import URGENT_TIERS
+from api.alerts.service import Raised, raise_alerts, stored_key
+from api.alerts.snapshot import (
+    known_symptoms,
+    load_pain_days,
+    local_today,
+    profile_of,
+    record_checkpoints,
+    symptoms_of,
+)
+from api.models import Alert, AlertStatus, NotificationKind, PainLog, Patient
+from api.notifications.service import enqueue_notification
+from api.plans.service import pause_plan
+from api.rules.advice import MEDICATION_REVIEW_ADVICE, advice_for
+from api.rules.monitoring import medication_review
+from api.rules.screenings import StartBackResult, start_back_alerts
+from api.rules.settings import RuleSettings
+from api.rules.triage import TriageResult, persistent_numbness, red_flag_triggers, triage
+from api.rules.types import AlertSpec, PatientProfile, RuleCode, Symptom, Tier, highest_tier
+from api.rules.version import RULESET_VERSION
+from api.rules.windows import checkpoint_alerts, checkpoint_outcomes, complete_through
+
+_PAUSE_REASONS = {
+    Tier.EMERGENCY: "Paused for your safety: you reported a symptom that needs a doctor to check it straight "
+    "away. Your physiotherapist will restart the plan after reviewing you.",
+    Tier.URGENT_SAME_DAY: "Paused for your safety: you reported a symptom that needs a doctor to check it today. "
+    "Your physiotherapist will restart the plan after reviewing you.",
+}
+_SAFETY_TITLES = {
+    Tier.EMERGENCY: "Please get medical help now",
+    Tier.URGENT_SAME_DAY: "Please contact a doctor today",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationOutcome:
+    """What a write triggered: tier, patient advice, alert ids, and whether the plan is paused for it."""
+
+    tier: Tier
+    advice: str
+    alert_ids: tuple[int, ...]
+    pauses_plan: bool
+    ruleset_version: str = RULESET_VERSION
+
+
+def evaluate_pain_logs(
+    session: Session, patient: Patient, now: datetime, *, new_logs: Sequence[PainLog], rules: RuleSettings
+) -> EscalationOutcome:
+    """Escalate what the logs just created or changed (already flushed) tell us.
+
+    Time-based rules are judged through the last complete day (today once today is
+    logged, else yesterday), exactly as the daily sweep judges them.
+    """
+    assert patient.id is not None
+    if not new_logs:
+        return EscalationOutcome(Tier.NONE, advice_for(Tier.NONE, rules), (), False)
+    profile = profile_of(patient)
+    triaged = _triage_logs(session, patient.id, profile, new_logs, rules)
+    today = local_today(patient.timezone, now)
+    days = load_pain_days(session, patient.id)
+    as_of = complete_through(today, max((d.on for d in days if d.on <= today), default=None))
+    record_checkpoints(session, [(patient.id, o) for o in checkpoint_outcomes(days, as_of, rules)], now)
+    timed: list[AlertSpec] = [*checkpoint_alerts(days, as_of, profile, rules)]
+    for spec in (persistent_numbness(days, today, rules), medication_review(days, as_of, rules)):
+        if spec is not None:
+            timed.append(spec)
+    red_flags = [spec for result in triaged for spec in result.alerts]
+    raised = raise_alerts(session, [(patient.id, spec) for spec in [*red_flags, *timed]], now)
+    news = [r for r in raised[len(red_flags) :] if r.is_news]
+    tier = highest_tier([*(r.tier for r in triaged), *(r.spec.tier for r in news)])
+    advice = advice_for(tier, rules)
+    if any(r.spec.code is RuleCode.MEDICATION_REVIEW for r in news):
+        advice = f"{advice} {MEDICATION_REVIEW_ADVICE}"
+    return _act(session, patient, raised, tier, advice, now)
+
+
+def triage_of_logs(
+    session: Session, patient: Patient, now: datetime, *, logs: Sequence[PainLog], rules: RuleSettings
+) -> EscalationOutcome:
+    """The red-flag answer for logs already evaluated (a replay): no alert, pause or message.
+
+    ``alert_ids`` are the unresolved alerts of the red-flag rules these logs trigger.
+    """
+    assert patient.id is not None
+    triaged = _triage_logs(session, patient.id, profile_of(patient), logs, rules)
+    tier = highest_tier(r.tier for r in triaged)
+    codes = {str(spec.code) for r in triaged for spec in r.alerts}
+    alerts: Sequence[Alert] = []
+    if codes:
+        alerts = session.exec(
+            select(Alert)
+            .where(
+                Alert.patient_id == patient.id,
+                col(Alert.rule).in_(codes),
+                col(Alert.status) != AlertStatus.RESOLVED,
+            )
+            .order_by(col(Alert.id))
+        ).all()
+    ids = tuple(a.id for a in alerts if a.id is not None)
+    pauses = any(Tier(a.tier) in URGENT_TIERS for a in alerts)
+    return EscalationOutcome(tier, advice_for(tier, rules), ids, pauses)
+
+
+def evaluate_red_flag_screening(
+    session: Session,
+    patient: Patient,
+    now: datetime,
+    *,
+    symptoms: Iterable[Symptom | str],
+    rules: RuleSettings,
+    exclude_screening_id: int | None = None,
+) -> EscalationOutcome:
+    """Triage a red-flag screening's answers and escalate at once.
+
+    Call it before storing the screening (or pass ``exclude_screening_id``): a symptom
+    is "known" only when the *previous* screening already reported it.
+    """
+    assert patient.id is not None
+    reported = symptoms_of(str(s) for s in symptoms)
+    profile = profile_of(patient)
+    today = local_today(patient.timezone, now)
+    known: frozenset[Symptom] = frozenset()
+    if red_flag_triggers(reported, profile, today, rules):
+        known = known_symptoms(session, patient.id, exclude_screening_id=exclude_screening_id)
+    result = triage(reported, profile, today, known, rules)
+    raised = raise_alerts(session, [(patient.id, spec) for spec in result.alerts], now)
+    return _act(session, patient, raised, result.tier, result.advice, now)
+
+
+def raise_start_back_alerts(session: Session, patient: Patient, result: StartBackResult, now: datetime) -> list[Alert]:
+    """Routine ``start_back_medium`` / ``start_back_high`` alerts for a STarT Back result."""
+    assert patient.id is not None
+    specs = start_back_alerts(result, screened_on=local_today(patient.timezone, now))
+    raised = raise_alerts(session, [(patient.id, spec) for spec in specs], now)
+    return [r.alert for r in raised if r.alert is not None]
+
+
+def _triage_logs(
+    session: Session, patient_id: int, profile: PatientProfile, logs: Sequence[PainLog], rules: RuleSettings
+) -> list[TriageResult]:
+    """Triage each log's symptoms on its own date, loading the known symptoms only when needed."""
+    reported = sorted(((log.log_date, symptoms_of(log.symptoms or ())) for log in logs), key=lambda item: item[0])
+    known: frozenset[Symptom] = frozenset()
+    if any(red_flag_triggers(symptoms, profile, on, rules) for on, symptoms in reported):
+        known = known_symptoms(session, patient_id)
+    return [triage(symptoms, profile, on, known, rules) for on, symptoms in reported]
+
+
+def _act(
+    session: Session, patient: Patient, raised: Sequence[Raised], tier: Tier, advice: str, now: datetime
+) -> EscalationOutcome:
+    """Pause the plan and tell the patient when an emergency/urgent alert is live.
+
+    The safety message's occurrence key (alert and occurrence) makes a retried request
+    or a replayed sync a no-op, while a new report of the same red flag is a new message.
+    """
+    assert patient.id is not None
+    live = [(r, r.alert) for r in raised if r.alert is not None]
+    urgent = [(r, alert) for r, alert in live if Tier(alert.tier) in URGENT_TIERS]
+    if urgent:
+        top, alert = max(urgent, key=lambda pair: Tier(pair[1].tier).rank)
+        top_tier = Tier(alert.tier)
+        assert alert.id is not None
+        pause_plan(
+            session,
+            patient.id,
+            reason=_PAUSE_REASONS[top_tier],
+            now=now,
+            inputs={"alert_id": alert.id, "rule": alert.rule, "tier": str(top_tier)},
+        )
+        enqueue_notification(
+            session,
+            user_id=patient.user_id,
+            kind=NotificationKind.SAFETY,
+            title=_SAFETY_TITLES[top_tier],
+            body=advice,
+            now=now,
+            patient_id=patient.id,
+            alert_id=alert.id,
+            safety=True,
+            occurrence_key=f"safety:alert:{alert.id}:{stored_key(top.spec)}",
+        )
+    ids = tuple(dict.fromkeys(alert.id for _, alert in live if alert.id is not None))
+    return EscalationOutcome(tier, advice, ids, bool(urgent))

@@ -1,0 +1,301 @@
+"""Opening alerts: deduplicated by the database, escalated to the care team at once.
+
+One unresolved alert per patient and rule (partial unique index) and one row per
+occurrence (``UNIQUE(patient_id, rule, occurrence_key)``), so retried requests, synced
+batches, the sweep and concurrent writers never open duplicates, and an occurrence a
+clinician resolved is not raised again by re-evaluating the same data.
+
+When a rule fires again while its alert is unresolved:
+
+- with a higher tier (``no_improvement_4w`` routine → ``urgent_days`` once the profile
+  says 50+ or cancer history): the alert is escalated to that tier with the new
+  evidence (the previous evidence is kept under ``escalations``), reopened if it was
+  acknowledged, and the care team is told as for a new alert of that tier;
+- with a new occurrence (another key, e.g. the red flag reported again on another day):
+  the occurrence is recorded under ``recurrences``; an acknowledged emergency or
+  urgent-same-day alert is reopened (a new report needs a fresh acknowledgement, and
+  re-notification runs again until it gets one) and the care team is told;
+- with the same occurrence (a retry, a re-evaluation): nothing changes.
+
+The care team hears at once about emergency and urgent-same-day alerts (safety
+messages) and urgent-within-days alerts; routine alerts wait on the dashboard.
+Lock order: callers lock the patient row (the capture API does, by updating it) before
+alert rows; alert rows are read ``FOR UPDATE`` so concurrent changes serialise.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum, auto
+from typing import Any
+
+import structlog
+from sqlalchemy import insert
+from sqlmodel import Session, col, select
+
+from api.alerts.notify import NOTIFIED_TIERS, URGENT_TIERS, notify_care_team, notify_if_due, notify_opened
+from api.audit import record_audit
+from api.models import Alert, AlertStatus, AuditEvent
+from api.request_context import current_request_id
+from api.rules.types import AlertSpec, Tier
+from api.upsert import insert_for
+
+MAX_RECURRENCES = 50
+MAX_KEY_LENGTH = 120
+_log = structlog.get_logger("api.alerts")
+
+
+class RaiseEvent(StrEnum):
+    """What raising one alert spec did."""
+
+    OPENED = auto()
+    ESCALATED = auto()  # higher tier on the unresolved alert
+    REOPENED = auto()  # new occurrence of an acknowledged urgent alert
+    RECURRED = auto()  # new occurrence recorded on the unresolved alert
+    UNCHANGED = auto()  # the same occurrence again
+    RESOLVED_BEFORE = auto()  # this occurrence was resolved by a clinician: not raised
+
+
+@dataclass(frozen=True, slots=True)
+class Raised:
+    patient_id: int
+    spec: AlertSpec
+    alert: Alert | None
+    event: RaiseEvent
+
+    @property
+    def is_news(self) -> bool:
+        """True when this raise changed what the care team must act on."""
+        return self.event in (RaiseEvent.OPENED, RaiseEvent.ESCALATED, RaiseEvent.REOPENED)
+
+
+def stored_key(spec: AlertSpec) -> str:
+    """The occurrence key as stored: long keys (many symptoms at once) become a stable digest.
+
+    The column holds 200 characters; a key listing every symptom would not fit, and a
+    failed insert must never cost a patient their safety advice.
+    """
+    if len(spec.key) <= MAX_KEY_LENGTH:
+        return spec.key
+    digest = hashlib.sha256(spec.key.encode()).hexdigest()[:24]
+    return f"{spec.key[: MAX_KEY_LENGTH - 26]}~{digest}"
+
+
+def open_alert_for(session: Session, patient_id: int, rule: str, *, lock: bool = False) -> Alert | None:
+    """The patient's unresolved alert for ``rule``, if any (row-locked when ``lock``)."""
+    query = select(Alert).where(
+        Alert.patient_id == patient_id, Alert.rule == rule, col(Alert.status) != AlertStatus.RESOLVED
+    )
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    return session.exec(query).first()
+
+
+def raise_alert(session: Session, patient_id: int, spec: AlertSpec, now: datetime) -> Alert | None:
+    """The unresolved alert for this patient and rule, opening it if needed.
+
+    Returns None when this exact occurrence (``spec.key``) was raised before and has
+    since been resolved: a clinician's resolution is not undone by re-evaluating the
+    same data. Concurrent callers are safe: the partial unique index lets one insert
+    win and the others find its row. See the module docstring for a rule that fires
+    again (higher tier, new occurrence) while its alert is unresolved.
+    """
+    return raise_alerts(session, [(patient_id, spec)], now)[0].alert
+
+
+def raise_alerts(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datetime) -> list[Raised]:
+    """Raise many specs (one evaluation, or a sweep batch) in a handful of statements.
+
+    Items are handled in order, so several specs of one rule for one patient (a synced
+    week reporting the same red flag) open one alert and record the rest as occurrences.
+    """
+    if not items:
+        return []
+    existing = session.exec(
+        select(Alert)
+        .where(
+            col(Alert.patient_id).in_({pid for pid, _ in items}),
+            col(Alert.rule).in_({str(spec.code) for _, spec in items}),
+            col(Alert.status) != AlertStatus.RESOLVED,
+        )
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).all()
+    unresolved = {(a.patient_id, a.rule): a for a in existing}
+    first_new: dict[tuple[int, str], int] = {}
+    for i, (pid, spec) in enumerate(items):
+        first_new.setdefault((pid, str(spec.code)), i)
+    first_new = {k: i for k, i in first_new.items() if k not in unresolved}
+    results: list[Raised | None] = [None] * len(items)
+    for alert in _insert(session, [items[i] for i in first_new.values()], now):
+        unresolved[(alert.patient_id, alert.rule)] = alert
+        i = first_new[(alert.patient_id, alert.rule)]
+        results[i] = Raised(alert.patient_id, items[i][1], alert, RaiseEvent.OPENED)
+    for i, (pid, spec) in enumerate(items):
+        if results[i] is None:
+            results[i] = _raise_one(session, pid, spec, now, unresolved)
+    done = [r for r in results if r is not None]
+    opened = [r.alert for r in done if r.event is RaiseEvent.OPENED and r.alert is not None]
+    _audit_opened(session, opened, now)
+    notify_opened(session, opened, now)
+    return done
+
+
+def _insert(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datetime) -> list[Alert]:
+    """Insert new alerts; those that hit a constraint (concurrent insert, resolved occurrence) are skipped."""
+    if not items:
+        return []
+    rows = [
+        {
+            "patient_id": pid,
+            "rule": str(spec.code),
+            "tier": str(spec.tier),
+            "status": AlertStatus.OPEN,
+            "occurrence_key": stored_key(spec),
+            "evidence": dict(spec.evidence),
+            "ruleset_version": spec.ruleset_version,
+            "opened_at": now,
+            # Notified tiers are told in this same transaction (notify_opened): counting
+            # that round here saves an UPDATE per alert.
+            "notify_count": 1 if spec.tier in NOTIFIED_TIERS else 0,
+            "last_notified_at": now if spec.tier in NOTIFIED_TIERS else None,
+        }
+        for pid, spec in items
+    ]
+    # One cached Core statement executed for many rows (batched INSERT … RETURNING); the
+    # ORM's bulk path would split the batch wherever a value is None.
+    table = Alert.__table__  # type: ignore[attr-defined]
+    statement = insert_for(session, table).on_conflict_do_nothing().returning(table.c.id)
+    ids = [row.id for row in session.execute(statement, rows).all()]
+    if not ids:
+        return []
+    return list(session.exec(select(Alert).where(col(Alert.id).in_(ids))).all())
+
+
+def _raise_one(
+    session: Session, pid: int, spec: AlertSpec, now: datetime, unresolved: dict[tuple[int, str], Alert]
+) -> Raised:
+    key = (pid, str(spec.code))
+    alert = unresolved.get(key) or open_alert_for(session, pid, spec.code, lock=True)
+    if alert is None:
+        inserted = _insert(session, [(pid, spec)], now)
+        if inserted:
+            unresolved[key] = inserted[0]
+            return Raised(pid, spec, inserted[0], RaiseEvent.OPENED)
+        # A concurrent writer opened it, or this exact occurrence was resolved.
+        alert = open_alert_for(session, pid, spec.code, lock=True)
+        if alert is None:
+            return Raised(pid, spec, None, RaiseEvent.RESOLVED_BEFORE)
+    unresolved[key] = alert
+    return Raised(pid, spec, alert, _fired_again(session, alert, spec, now))
+
+
+def _fired_again(session: Session, alert: Alert, spec: AlertSpec, now: datetime) -> RaiseEvent:
+    current = Tier(alert.tier)
+    evidence: dict[str, Any] = dict(alert.evidence)
+    if spec.tier.rank > current.rank:
+        escalation = {
+            "from_tier": str(current),
+            "to_tier": str(spec.tier),
+            "at": now.isoformat(),
+            "key": stored_key(spec),
+            "previous_evidence": {k: v for k, v in evidence.items() if k not in ("escalations", "recurrences")},
+            **_acknowledgement(alert),
+        }
+        kept = {k: evidence[k] for k in ("recurrences",) if k in evidence}
+        alert.evidence = {**dict(spec.evidence), **kept, "escalations": [*evidence.get("escalations", []), escalation]}
+        alert.tier = spec.tier
+        alert.ruleset_version = spec.ruleset_version
+        _reopen(alert)
+        _changed(session, alert, "escalate_alert", now, {"from_tier": str(current)})
+        return RaiseEvent.ESCALATED
+    recurrences: list[dict[str, Any]] = list(evidence.get("recurrences", []))
+    key = stored_key(spec)
+    if key == alert.occurrence_key or any(r.get("key") == key for r in recurrences):
+        return RaiseEvent.UNCHANGED
+    reopen = alert.status == AlertStatus.ACKNOWLEDGED and current in URGENT_TIERS
+    recurrence: dict[str, Any] = {"key": key, "at": now.isoformat(), "evidence": dict(spec.evidence)}
+    if reopen:
+        recurrence.update(_acknowledgement(alert))
+        _reopen(alert)
+    alert.evidence = {**evidence, "recurrences": [*recurrences, recurrence][-MAX_RECURRENCES:]}
+    if reopen:
+        _changed(session, alert, "reopen_alert", now, {"occurrence": "new"})
+        return RaiseEvent.REOPENED
+    session.add(alert)
+    session.flush()
+    return RaiseEvent.RECURRED
+
+
+def _changed(session: Session, alert: Alert, action: str, now: datetime, detail: dict[str, Any]) -> None:
+    session.add(alert)
+    session.flush()
+    _audit(session, alert, action, now, detail)
+    _log.info("alert_" + action.removesuffix("_alert"), alert_id=alert.id, rule=alert.rule, tier=alert.tier)
+    notify_if_due(session, [alert], now)
+
+
+def _acknowledgement(alert: Alert) -> dict[str, Any]:
+    """Who had acknowledged the alert before it was reopened, for the evidence."""
+    if alert.acknowledged_at is None:
+        return {}
+    return {"was_acknowledged_by": alert.acknowledged_by, "was_acknowledged_at": alert.acknowledged_at.isoformat()}
+
+
+def _reopen(alert: Alert) -> None:
+    """Back to ``open``; the earlier acknowledgement stays in the evidence and the audit trail."""
+    alert.status = AlertStatus.OPEN
+    alert.acknowledged_by = None
+    alert.acknowledged_at = None
+    alert.acknowledge_note = None
+
+
+def _audit_opened(session: Session, alerts: Sequence[Alert], now: datetime) -> None:
+    """One system audit event per opened alert, inserted together (the sweep opens thousands)."""
+    if not alerts:
+        return
+    request_id = current_request_id()
+    rows = [
+        {
+            "at": now,
+            "actor_id": None,
+            "actor_role": "system",
+            "patient_id": alert.patient_id,
+            "action": "open_alert",
+            "resource": f"alert/{alert.id}",
+            "request_id": request_id,
+            "detail": {"alert_id": alert.id, "rule": alert.rule, "tier": alert.tier},
+        }
+        for alert in alerts
+    ]
+    session.execute(insert(AuditEvent), rows)
+    for alert in alerts:
+        _log.info("alert_opened", alert_id=alert.id, patient_id=alert.patient_id, rule=alert.rule, tier=alert.tier)
+
+
+def _audit(session: Session, alert: Alert, action: str, now: datetime, extra: dict[str, Any] | None = None) -> None:
+    record_audit(
+        session,
+        at=now,
+        action=action,
+        resource=f"alert/{alert.id}",
+        actor=None,
+        patient_id=alert.patient_id,
+        detail={"alert_id": alert.id, "rule": alert.rule, "tier": alert.tier, **(extra or {})},
+    )
+
+
+__all__ = [
+    "MAX_RECURRENCES",
+    "NOTIFIED_TIERS",
+    "URGENT_TIERS",
+    "RaiseEvent",
+    "Raised",
+    "notify_care_team",
+    "open_alert_for",
+    "raise_alert",
+    "raise_alerts",
+]

@@ -1,0 +1,150 @@
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import Field
+from sqlmodel import col, select
+
+from api.audit import record_audit
+from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.errors import Problem, field_error
+from api.models import PainLog
+from api.pain_logs.evaluation import FlarePublic, current_plan, evaluate_written_logs, replay_triage
+from api.pain_logs.schemas import PainLogPublic, PainLogWrite, TriagePublic
+from api.pain_logs.service import check_client_time, check_log_date, local_today, upsert_pain_log
+from api.pain_logs.sync import SyncRequest, SyncResponse, run_sync
+from api.patients.activity import record_log_dates
+from api.plans.schemas import PlanPublic
+from api.schemas import Limit, Page, Public, cursor_value, decode_cursor, encode_cursor
+
+router = APIRouter(tags=["pain logs"])
+
+MAX_RANGE_DAYS = 366
+
+
+def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    return {code: {"content": {"application/problem+json": {}}} for code in codes}
+
+
+class PainLogResponse(Public):
+    log: PainLogPublic
+    triage: TriagePublic = Field(description="safety advice for this log: show it to the patient at once")
+    plan: PlanPublic | None = Field(description="the plan after this log (paused, reduced...); null before STarT Back")
+    flare: FlarePublic | None = Field(
+        default=None, description="present when the log started or continued a flare: lighter plan, red flags re-asked"
+    )
+
+
+@router.put(
+    "/me/pain-logs/{log_date}",
+    response_model=PainLogResponse,
+    status_code=status.HTTP_200_OK,
+    responses={
+        201: {"model": PainLogResponse, "description": "created"},
+        409: {
+            "content": {"application/problem+json": {}},
+            "description": "stale: a newer edit is stored; the problem's `log` is the stored log",
+        },
+        **_problems(422),
+    },
+)
+def put_pain_log(
+    log_date: date,
+    body: PainLogWrite,
+    user: CurrentUser,
+    patient: CurrentPatient,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    response: Response,
+) -> PainLogResponse:
+    """Create or update the log of a local date (today, or up to 30 days back).
+
+    201 created; 200 updated, or unchanged for a replay (nothing written, the same triage
+    returned); 409 when a newer edit (``client_updated_at``) is already stored.
+    """
+    check_log_date(log_date, local_today(patient, now), ["path", "log_date"])
+    check_client_time(body, now, ["body", "client_updated_at"])
+    written = upsert_pain_log(session, patient, log_date, body, now)
+    if written.status == "stale":
+        raise Problem(
+            409,
+            "stale_write",
+            "a newer version of this log is stored; the stored log is attached",
+            extra={"log": PainLogPublic.of(written.log).model_dump(mode="json")},
+        )
+    if written.wrote:
+        # The patient row first: every capture write locks it before alerts and the plan.
+        record_log_dates(session, patient, [log_date], now)
+    flare = None
+    if written.changed:
+        evaluated = evaluate_written_logs(session, patient, [written.log], now, settings.rules)
+        triage, flare = evaluated.triage, evaluated.flare
+    else:
+        triage = replay_triage(session, patient, [written.log], now, settings.rules)
+    if written.wrote:
+        record_audit(
+            session,
+            at=now,
+            action="create" if written.status == "created" else "update",
+            resource=f"pain_log/{written.log.id}",
+            actor=user,
+            patient_id=patient.id,
+            detail={"status": written.status, "tier": triage.tier},
+        )
+    if written.status == "created":
+        response.status_code = status.HTTP_201_CREATED
+    return PainLogResponse(
+        log=PainLogPublic.of(written.log), triage=triage, plan=current_plan(session, patient), flare=flare
+    )
+
+
+@router.get("/me/pain-logs", response_model=Page[PainLogPublic], responses=_problems(422))
+def list_pain_logs(
+    patient: CurrentPatient,
+    session: SessionDep,
+    from_: Annotated[date | None, Query(alias="from", description="first local date (inclusive)")] = None,
+    to: Annotated[date | None, Query(description="last local date (inclusive)")] = None,
+    limit: Limit = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[PainLogPublic]:
+    """The patient's logs by local date, newest first, within ``from``..``to`` (at most 366 days)."""
+    if from_ is not None and to is not None:
+        if from_ > to:
+            raise field_error(["query", "from"], "must not be after `to`")
+        if (to - from_) >= timedelta(days=MAX_RANGE_DAYS):
+            raise field_error(["query", "from"], f"the range may span at most {MAX_RANGE_DAYS} days")
+    query = (
+        select(PainLog).where(PainLog.patient_id == patient.id).order_by(col(PainLog.log_date).desc()).limit(limit + 1)
+    )
+    if from_ is not None:
+        query = query.where(col(PainLog.log_date) >= from_)
+    if to is not None:
+        query = query.where(col(PainLog.log_date) <= to)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(col(PainLog.log_date) < cursor_value(position, "on", date))
+    rows = list(session.exec(query).all())
+    next_cursor = encode_cursor({"on": rows[limit - 1].log_date.isoformat()}) if len(rows) > limit else None
+    return Page[PainLogPublic](items=[PainLogPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.post("/me/sync", response_model=SyncResponse, responses=_problems(413, 422))
+def sync(
+    body: SyncRequest,
+    user: CurrentUser,
+    patient: CurrentPatient,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> SyncResponse:
+    """Apply the app's offline queue: up to 500 pain logs and sessions, one result per item.
+
+    Each item is created / updated / unchanged (a replay) / stale (a newer edit is
+    stored; the stored log is attached) / rejected (with the same errors its own
+    endpoint would give). One bad item never rejects the batch. The rules run once over
+    everything the batch changed; the most urgent triage of the batch is returned.
+    """
+    return run_sync(session, user, patient, body, now, settings.rules)

@@ -1,0 +1,73 @@
+"""Profile updates (``PATCH /me``): partial, validated against the application clock."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel import Session
+
+from api.errors import Problem
+from api.models import Patient, User
+from api.patients.schemas import PATIENT_FIELDS, MeUpdate
+from api.reminders.service import reschedule_patient
+from api.rules.settings import RuleSettings
+
+EARLIEST_EPISODE = date(1900, 1, 1)
+
+
+def _errors(body: MeUpdate, patient: Patient | None, now: datetime) -> list[dict[str, Any]]:
+    given = body.model_fields_set
+    errors: list[dict[str, Any]] = []
+    if patient is None:
+        errors += [
+            {"loc": ["body", name], "msg": "only patients have this profile field"}
+            for name in sorted(given & PATIENT_FIELDS)
+        ]
+        return errors
+    zone = ZoneInfo(body.timezone if "timezone" in given and body.timezone else patient.timezone)
+    today = now.astimezone(zone).date()
+    if "birth_year" in given and body.birth_year is not None and body.birth_year > today.year:
+        errors.append({"loc": ["body", "birth_year"], "msg": "cannot be in the future"})
+    started = body.episode_started_on if "episode_started_on" in given else None
+    if started is not None:
+        birth_year = body.birth_year if "birth_year" in given else patient.birth_year
+        if started > today:
+            errors.append({"loc": ["body", "episode_started_on"], "msg": "cannot be in the future"})
+        elif started < EARLIEST_EPISODE or (birth_year is not None and started.year < birth_year):
+            errors.append({"loc": ["body", "episode_started_on"], "msg": "cannot be before the birth year"})
+    return errors
+
+
+def update_profile(
+    session: Session, user: User, patient: Patient | None, body: MeUpdate, now: datetime, rules: RuleSettings
+) -> list[str]:
+    """Apply the given fields; returns the names of the fields that changed (422 on bad input)."""
+    errors = _errors(body, patient, now)
+    if errors:
+        fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
+        raise Problem(422, "validation_error", f"invalid fields: {fields}", errors=errors)
+    changed: list[str] = []
+    given = body.model_fields_set
+    if "display_name" in given and body.display_name != user.display_name:
+        assert body.display_name is not None
+        user.display_name = body.display_name
+        session.add(user)
+        changed.append("display_name")
+    if patient is not None:
+        for name in sorted(given & PATIENT_FIELDS):
+            value = getattr(body, name)
+            if getattr(patient, name) != value:
+                setattr(patient, name, value)
+                changed.append(name)
+        patient.last_activity_at = now
+        if set(changed) & PATIENT_FIELDS:
+            patient.updated_at = now
+        session.add(patient)
+    session.flush()
+    if patient is not None and "timezone" in changed:
+        assert patient.id is not None
+        # Reminder instants are local times: a new zone moves every one of them.
+        reschedule_patient(session, patient.id, now, rules)
+    return changed

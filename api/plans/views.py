@@ -1,0 +1,162 @@
+"""What the patient (and their clinician) sees of a plan: the plan, today's prescription, the history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlmodel import Session, col, func, select
+
+from api.errors import Problem, field_error
+from api.exercises.schemas import PrescribedPublic
+from api.models import ExerciseSession, Patient, Plan, PlanDecision, PlanStatus
+from api.plans.schemas import DecisionSummary, PlanDecisionPublic, PlanPublic, PlanTodayPublic
+from api.plans.service import local_today, plan_for
+from api.rules.progression import planned_weekdays
+from api.schemas import Page, cursor_value, decode_cursor, encode_cursor
+from exercise_library import Prescribed, get_library
+
+# While paused (an emergency or urgent red flag awaits a clinician) nothing that loads
+# the back is prescribed: only relaxation/breathing items of the level, and no walking
+# target. The patient follows the safety advice they were given.
+PAUSED_CATEGORIES = frozenset({"relaxation"})
+
+
+def require_patient_plan(session: Session, patient: Patient) -> Plan:
+    assert patient.id is not None
+    plan = plan_for(session, patient.id)
+    if plan is None:
+        raise Problem(
+            404, "no_plan", "no exercise plan yet: it is assigned when the STarT Back questionnaire is completed"
+        )
+    return plan
+
+
+def _prescribed(items: Iterable[Prescribed]) -> list[PrescribedPublic]:
+    return [PrescribedPublic.model_validate(p) for p in items]
+
+
+def plan_public(session: Session, plan: Plan) -> PlanPublic:
+    library = get_library()
+    template = library.template(plan.template_id)
+    level = template.level(plan.level)
+    last = session.exec(
+        select(PlanDecision)
+        .where(PlanDecision.plan_id == plan.id)
+        .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
+    ).first()
+    reviewing = plan.status in (PlanStatus.ACTIVE, PlanStatus.REDUCED)
+    assert plan.id is not None
+    return PlanPublic(
+        id=plan.id,
+        template_id=plan.template_id,
+        template_name=template.name,
+        level=plan.level,
+        level_count=len(template.levels),
+        level_name=level.name,
+        status=PlanStatus(plan.status),
+        sessions_per_week=plan.sessions_per_week,
+        prescription=_prescribed(library.prescription(plan.template_id, plan.level)),
+        walking_minutes_target=plan.walking_minutes_target,
+        started_on=plan.started_on,
+        level_started_on=plan.level_started_on,
+        next_review_on=plan.next_review_on if reviewing else None,
+        reduced_until=plan.reduced_until if plan.status == PlanStatus.REDUCED else None,
+        education=list(level.education),
+        last_decision=DecisionSummary(
+            action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at
+        )
+        if last is not None
+        else None,
+    )
+
+
+def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) -> PlanTodayPublic:
+    """Today's prescription in the patient's local date.
+
+    active/completed: the level's prescription · reduced (flare): the lighter
+    prescription, walking continues · paused: relaxation items only, no walking target.
+    """
+    library = get_library()
+    today = local_today(patient.timezone, now)
+    done = session.exec(
+        select(func.count())
+        .select_from(ExerciseSession)
+        .where(ExerciseSession.patient_id == patient.id, ExerciseSession.performed_on == today)
+    ).one()
+    level_name = library.level_name(plan.template_id, plan.level)
+    planned = today.weekday() in planned_weekdays(plan.sessions_per_week)
+    status = PlanStatus(plan.status)
+    walking: float | None = plan.walking_minutes_target
+    reduced_until = plan.reduced_until if status == PlanStatus.REDUCED else None
+    if status == PlanStatus.PAUSED:
+        items = [
+            p
+            for p in library.prescription(plan.template_id, plan.level)
+            if library.exercise(p.exercise_id).category in PAUSED_CATEGORIES
+        ]
+        walking, planned = None, False
+        message = (
+            "Your exercise plan is paused until your physiotherapist has reviewed it. Follow the advice you were given."
+        )
+    elif status == PlanStatus.REDUCED:
+        items = list(library.reduced_prescription(plan.template_id, plan.level))
+        if reduced_until is not None and today > reduced_until:
+            message = (
+                "Log today's pain to check whether your flare-up has settled. Until then, keep to the lighter plan."
+            )
+        else:
+            until = reduced_until.isoformat() if reduced_until else "your next log"
+            message = f"Flare-up: a lighter plan until {until}. Do not stop: keep walking and moving gently."
+    else:
+        items = list(library.prescription(plan.template_id, plan.level))
+        if status == PlanStatus.COMPLETED:
+            message = "Plan complete: keep going with this routine. Staying active helps."
+        elif planned:
+            message = "Today is an exercise day."
+        else:
+            message = "Rest day from the exercises: keep up your daily walk."
+    assert plan.id is not None
+    return PlanTodayPublic(
+        date=today,
+        plan_id=plan.id,
+        status=status,
+        level=plan.level,
+        level_name=level_name,
+        planned_day=planned,
+        done_today=done > 0,
+        sessions_done_today=done,
+        reduced=status == PlanStatus.REDUCED,
+        reduced_until=reduced_until,
+        exercises=_prescribed(items),
+        walking_minutes_target=walking,
+        message=message,
+    )
+
+
+def history_page(session: Session, patient_id: int, limit: int, cursor: str | None) -> Page[PlanDecisionPublic]:
+    """Every decision on the patient's plan, newest first."""
+    query = (
+        select(PlanDecision)
+        .where(PlanDecision.patient_id == patient_id)
+        .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
+        .limit(limit + 1)
+    )
+    position = decode_cursor(cursor)
+    if position is not None:
+        at: datetime = cursor_value(position, "at", datetime)
+        last_id = cursor_value(position, "id", int)
+        if at.tzinfo is None:
+            raise field_error(["query", "cursor"], "invalid cursor")
+        query = query.where(
+            (col(PlanDecision.decided_at) < at)
+            | ((col(PlanDecision.decided_at) == at) & (col(PlanDecision.id) < last_id))
+        )
+    rows = list(session.exec(query).all())
+    next_cursor = None
+    if len(rows) > limit:
+        edge = rows[limit - 1]
+        next_cursor = encode_cursor({"at": edge.decided_at.isoformat(), "id": edge.id})
+    return Page[PlanDecisionPublic](
+        items=[PlanDecisionPublic.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
+    )

@@ -1,0 +1,110 @@
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query, status
+from sqlmodel import col, select
+
+from api.audit import record_audit
+from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.models import Screening
+from api.patients.activity import touch_activity
+from api.rules.advice import RED_FLAG_QUESTIONS
+from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.screenings import service
+from api.screenings.schemas import (
+    InstrumentItemPublic,
+    InstrumentPublic,
+    OdiCreate,
+    RedFlagsCreate,
+    ScreeningCreate,
+    ScreeningPublic,
+    ScreeningResultPublic,
+    StartBackCreate,
+)
+from exercise_library import get_library
+
+router = APIRouter(tags=["screenings"])
+
+_PROBLEM: dict[int | str, dict[str, Any]] = {422: {"content": {"application/problem+json": {}}}}
+
+
+@router.post(
+    "/me/screenings", status_code=status.HTTP_201_CREATED, response_model=ScreeningResultPublic, responses=_PROBLEM
+)
+def create_screening(
+    body: ScreeningCreate,
+    user: CurrentUser,
+    patient: CurrentPatient,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+) -> Any:
+    """Score a STarT Back, red-flag or ODI screening and act on the result.
+
+    STarT Back assigns the plan for the risk group and raises the medium/high routine
+    alert; a red-flag screening answers with the triage tier and advice at once.
+    """
+    # The patient row first: every capture write locks it before alerts and the plan.
+    touch_activity(session, patient, now)
+    result: Any
+    if isinstance(body, StartBackCreate):
+        result = service.record_start_back(session, patient, body.answers, now, settings.rules)
+    elif isinstance(body, RedFlagsCreate):
+        result = service.record_red_flags(session, patient, body.answers, now, settings.rules)
+    else:
+        assert isinstance(body, OdiCreate)
+        result = service.record_odi(session, patient, body.answers, now, settings.rules)
+    record_audit(
+        session,
+        at=now,
+        action="create",
+        resource=f"screening/{result.id}",
+        actor=user,
+        patient_id=patient.id,
+        detail={"instrument": body.instrument},
+    )
+    return result
+
+
+@router.get("/me/screenings", response_model=Page[ScreeningPublic])
+def list_screenings(
+    patient: CurrentPatient,
+    session: SessionDep,
+    instrument: Literal["start_back", "red_flags", "odi"] | None = None,
+    limit: Limit = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> Page[ScreeningPublic]:
+    """The patient's screenings, newest first (optionally of one instrument)."""
+    query = (
+        select(Screening).where(Screening.patient_id == patient.id).order_by(col(Screening.id).desc()).limit(limit + 1)
+    )
+    if instrument is not None:
+        query = query.where(Screening.instrument == instrument)
+    position = decode_cursor(cursor)
+    if position is not None:
+        query = query.where(col(Screening.id) < cursor_value(position, "id", int))
+    rows = list(session.exec(query).all())
+    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
+    return Page[ScreeningPublic](items=[ScreeningPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor)
+
+
+@router.get("/screening-instruments", response_model=list[InstrumentPublic])
+def list_instruments(user: CurrentUser) -> list[InstrumentPublic]:
+    """The questionnaires' wording for the app: STarT Back (with Keele's copyright line),
+    ODI section titles, and the red-flag questions."""
+    library = get_library()
+    instruments = [InstrumentPublic.model_validate(i, from_attributes=True) for i in library.instruments.values()]
+    red_flags = InstrumentPublic(
+        id="red_flags",
+        name="Red-flag screening",
+        version="1",
+        copyright=None,
+        licence=None,
+        instructions="Please answer every question. If any answer is yes, we will tell you what to do straight away.",
+        items=[
+            InstrumentItemPublic(id=symptom.value, text=text, answer="yes_no", options=[])
+            for symptom, text in RED_FLAG_QUESTIONS.items()
+        ],
+    )
+    return sorted([*instruments, red_flags], key=lambda i: i.id)
