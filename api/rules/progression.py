@@ -232,8 +232,12 @@ def progress_criteria(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_R
         ),
     ]
     prev, this = inp.weekly_mean_prev, inp.weekly_mean_this
-    if prev is None or this is None:
-        criteria.append((False, "weekly pain not known (too few pain logs)"))
+    if this is None:
+        criteria.append((False, "weekly pain not known (fewer than 4 pain logs this week)"))
+    elif prev is None:
+        # The first week at a plan has no earlier week: pain cannot have risen against it,
+        # and the session classes (pain during, next morning) still guard the progression.
+        criteria.append((True, f"weekly pain {_one(this)} (no earlier week to compare)"))
     else:
         rise_ok = exact(this) - exact(prev) < exact(settings.progress_max_weekly_mean_rise)
         change = f"weekly pain {_one(prev)} → {_one(this)}"

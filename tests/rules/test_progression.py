@@ -137,7 +137,9 @@ def test_weekly_review_vectors(
         ({"weekly_mean_prev": 4.0, "weekly_mean_this": 5.0}, PlanAction.HOLD),  # rise exactly 1.0
         ({"weekly_mean_prev": 4.3, "weekly_mean_this": 5.3}, PlanAction.HOLD),  # 1.0 in binary floats
         ({"weekly_mean_prev": 4.0, "weekly_mean_this": 4.9}, PlanAction.PROGRESS),
-        ({"weekly_mean_prev": None}, PlanAction.HOLD),
+        ({"weekly_mean_prev": None}, PlanAction.PROGRESS),  # first week: no earlier week to rise against
+        ({"weekly_mean_this": None}, PlanAction.HOLD),  # this week's pain unknown
+        ({"weekly_mean_prev": None, "weekly_mean_this": None}, PlanAction.HOLD),
         ({"weekly_mean_prev": 4.0, "weekly_mean_this": 6.0}, PlanAction.REGRESS),  # worsened (delta -2)
         ({"mean_rpe": 6.0}, PlanAction.PROGRESS),
         ({"mean_rpe": 6.1}, PlanAction.HOLD),
