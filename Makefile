@@ -11,7 +11,7 @@ PORT   ?= 8000
 # test clock switched on so the README's "see a reminder now" recipe works.
 RUN_ENV := BACKSTEP_ALLOW_TEST_CLOCK=$${BACKSTEP_ALLOW_TEST_CLOCK:-true}
 
-.PHONY: run test install install-dev lint typecheck migrate seed clean
+.PHONY: run test test-browser install install-dev lint typecheck migrate seed clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,19 +31,34 @@ install-dev: $(VENV)/.installed-dev
 migrate: install
 	$(BIN)/backstep migrate
 
+# The seed replays weeks of activity through the services: their info logs would bury the
+# logins it prints, so it logs warnings only unless BACKSTEP_LOG_LEVEL says otherwise.
 seed: migrate
-	$(RUN_ENV) $(BIN)/backstep seed-demo
+	$(RUN_ENV) BACKSTEP_LOG_LEVEL=$${BACKSTEP_LOG_LEVEL:-WARNING} $(BIN)/backstep seed-demo
 
 run: seed
 	@echo "Backstep on http://$(HOST):$(PORT)  (API docs: /docs, dashboard: /dashboard)"
 	$(RUN_ENV) $(BIN)/backstep serve --host $(HOST) --port $(PORT)
 
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads). Installed
+# here when absent, so a fresh machine (CI runs as root) gets it; without it they fail.
+CHROMIUM := /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq chromium
+
 # The suite, after the lint and type gates (CI runs exactly this).
-test: install-dev
+test: install-dev $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy api exercise_library tests
-	$(BIN)/pytest
+	$(BIN)/mypy api exercise_library tests bench
+	$(BIN)/pytest -n auto --dist worksteal
+
+# Only the real-browser tests of the dashboard (screenshots land in test-artifacts/).
+test-browser: install-dev $(CHROMIUM)
+	$(BIN)/pytest -m browser
 
 lint: install-dev
 	$(BIN)/ruff check .

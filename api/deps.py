@@ -22,6 +22,7 @@ from api.config import Settings
 from api.db import session_scope
 from api.errors import Problem, not_found
 from api.models import CareTeamMember, Patient, Role, User
+from api.schemas import MAX_ROW_ID
 from api.security import decode_access_token
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
@@ -123,7 +124,7 @@ def patient_in_care(session: Session, clinician_id: int, patient_id: int) -> Pat
 def get_patient_in_care(
     clinician: CurrentClinician,
     session: SessionDep,
-    patient_id: Annotated[int, Path(ge=1, le=2**63 - 1)],
+    patient_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
 ) -> Patient:
     assert clinician.id is not None
     patient = patient_in_care(session, clinician.id, patient_id)

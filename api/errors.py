@@ -18,6 +18,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from api.request_context import current_request_id
 
@@ -122,13 +123,25 @@ async def _handle_validation(_request: Request, exc: Exception) -> JSONResponse:
     return problem_response(Problem(422, "validation_error", f"invalid fields: {fields}", errors=errors))
 
 
-async def _handle_http(_request: Request, exc: Exception) -> JSONResponse:
+async def _handle_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     if isinstance(exc.__cause__, Problem):  # e.g. the body cap tripping while FastAPI reads JSON
         return problem_response(exc.__cause__)
     detail = exc.detail if isinstance(exc.detail, str) else None
     headers = dict(exc.headers) if exc.headers else None
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": _allowed_methods(request)}
     return problem_response(Problem(exc.status_code, detail=detail, headers=headers))
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the path answers to: Starlette names only the first matching route's."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match is not Match.NONE:
+            methods |= getattr(route, "methods", None) or set()
+    return ", ".join(sorted(methods))
 
 
 async def _handle_db_unavailable(_request: Request, exc: Exception) -> JSONResponse:

@@ -17,6 +17,7 @@ from api.auth.router import router as auth_router
 from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
 from api.config import Settings, get_settings
+from api.dashboard.router import install_dashboard
 from api.db import DEFERRED_BEGIN, make_engine
 from api.errors import Problem, install_error_handlers, problem_response
 from api.exercises.router import router as exercises_router
@@ -29,6 +30,7 @@ from api.pain_logs.router import router as pain_logs_router
 from api.patients.router import router as patients_router
 from api.plans.clinician_router import router as plan_clinician_router
 from api.plans.router import router as plans_router
+from api.problem_docs import document_problems
 from api.reminders.router import router as reminders_router
 from api.scheduler import build_scheduler
 from api.screenings.router import router as screenings_router
@@ -101,6 +103,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         api.include_router(router)
     app.include_router(api)
     app.include_router(_health_router())
+    install_dashboard(app)  # web pages for clinicians under /dashboard (not in the OpenAPI schema)
+    document_problems(app)
     return app
 
 

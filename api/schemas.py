@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from datetime import date, datetime, time
 from functools import cache
 from typing import Annotated, Any, Generic, TypeVar
@@ -45,11 +46,25 @@ def _must_be_str(kind: str) -> Any:
 
 
 StrictInt = Annotated[int, Field(strict=True)]
+# Largest row id: primary keys are INTEGER columns (32-bit on PostgreSQL), so a larger id
+# in a path or body is a 422, not a database error.
+MAX_ROW_ID = 2**31 - 1
+RowIdInput = Annotated[int, Field(strict=True, ge=1, le=MAX_ROW_ID)]
 StrictBool = Annotated[bool, Field(strict=True)]
 StrictStr = Annotated[str, Field(strict=True)]
 Score0To10 = Annotated[int, Field(strict=True, ge=0, le=10)]
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})")
+
+
+def _rfc3339_text(value: Any) -> Any:
+    # Pydantic would otherwise read "0.5" or "1700000000" as a Unix time.
+    if not isinstance(value, str) or not _RFC3339.fullmatch(value):
+        raise ValueError("must be an RFC 3339 date-time string with an offset, e.g. 2026-03-01T20:00:00Z")
+    return value
+
+
 # RFC 3339 date-time with an offset, given as a string (no epoch numbers).
-Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_must_be_str("RFC 3339 date-time"))]
+Rfc3339 = Annotated[AwareDatetime, BeforeValidator(_rfc3339_text)]
 
 
 def _plausible_instant(value: datetime) -> datetime:
@@ -61,7 +76,17 @@ def _plausible_instant(value: datetime) -> datetime:
 
 # An instant recorded by the app (an edit time, when a session was done).
 AppInstant = Annotated[Rfc3339, AfterValidator(_plausible_instant)]
-IsoDate = Annotated[date, BeforeValidator(_must_be_str("YYYY-MM-DD date"))]
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_date_text(value: Any) -> Any:
+    # Without this, pydantic reads "0" or "1700000000" as a Unix time (1970-01-01...).
+    if not isinstance(value, str) or not _ISO_DATE.fullmatch(value):
+        raise ValueError("must be a date in YYYY-MM-DD format")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date_text)]
 LocalTime = Annotated[time, BeforeValidator(_must_be_str("HH:MM time"))]
 Text = Annotated[str, StringConstraints(strict=True, max_length=2000)]
 Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_length=1, max_length=100)]

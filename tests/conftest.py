@@ -1,9 +1,10 @@
 """Test fixtures: every database test runs on SQLite and, when TEST_DATABASE_URL is set,
 on PostgreSQL too (the same tests, parametrized by backend).
 
-Isolation: the schema is built once per backend with the real migrations; each test
-then gets a fresh copy of the migrated SQLite file, or a PostgreSQL database with
-every table truncated. Tests commit for real, so concurrency tests see real locking.
+Isolation: the schema is built once per backend (and per pytest-xdist worker) with the
+real migrations; each test then gets a fresh copy of the migrated SQLite file, or a
+PostgreSQL database with every table emptied. Tests commit for real, so concurrency tests
+see real locking.
 """
 
 from __future__ import annotations
@@ -80,6 +81,23 @@ def test_settings(database_url: str, **overrides: object) -> Settings:
 test_settings.__test__ = False  # type: ignore[attr-defined]
 
 
+def worker_database(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (``test_gw0``, ...),
+    created beside the configured one on first use; without xdist, the configured one."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not worker:
+        return url
+    configured = sa.make_url(url)
+    name = f"{configured.database}_{worker}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
+    with admin.connect() as connection:
+        exists = connection.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name})
+        if exists.scalar() is None:
+            connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    admin.dispose()
+    return configured.set(database=name).render_as_string(hide_password=False)
+
+
 def reset_postgres_schema(url: str) -> None:
     engine = sa.create_engine(url)
     with engine.begin() as connection:
@@ -97,9 +115,10 @@ def backend(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
             connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return Backend("sqlite", template, None)
     assert PG_URL is not None
-    reset_postgres_schema(PG_URL)
-    upgrade(test_settings(PG_URL))
-    return Backend("postgresql", None, PG_URL)
+    url = worker_database(PG_URL)
+    reset_postgres_schema(url)
+    upgrade(test_settings(url))
+    return Backend("postgresql", None, url)
 
 
 # DELETE (children first) and a sequence restart: ~5 ms, where TRUNCATE of every table

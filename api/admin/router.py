@@ -20,7 +20,7 @@ from api.deps import ClockDep, CurrentAdmin, NowDep, SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotencyDep
 from api.models import AuditEvent, Clinic, Role
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import MAX_ROW_ID, Limit, Page, Rfc3339, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -38,7 +38,12 @@ def create_clinic(
     return idempotency.complete(201, ClinicPublic.model_validate(clinic))
 
 
-@router.post("/clinicians", status_code=status.HTTP_201_CREATED, response_model=ClinicianPublic)
+@router.post(
+    "/clinicians",
+    status_code=status.HTTP_201_CREATED,
+    response_model=ClinicianPublic,
+    responses={409: {"description": "email_taken: an account with this e-mail exists"}},
+)
 def create_clinician(
     body: ClinicianCreate, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> ClinicianPublic:
@@ -63,17 +68,26 @@ def create_clinician(
 def list_audit(
     admin: CurrentAdmin,
     session: SessionDep,
-    patient_id: Annotated[int | None, Query(ge=1)] = None,
-    actor_id: Annotated[int | None, Query(ge=1)] = None,
+    patient_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    actor_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    action: Annotated[str | None, Query(max_length=64, description="e.g. read, export, resolve_alert")] = None,
+    since: Annotated[Rfc3339 | None, Query(description="events at or after this instant (RFC 3339)")] = None,
+    until: Annotated[Rfc3339 | None, Query(description="events before this instant (RFC 3339)")] = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEventPublic]:
-    """Audit events, newest first."""
+    """Audit events, newest first, filtered by patient, actor, action and time range [since, until)."""
     query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit + 1)
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
     if actor_id is not None:
         query = query.where(AuditEvent.actor_id == actor_id)
+    if action is not None:
+        query = query.where(AuditEvent.action == action)
+    if since is not None:
+        query = query.where(col(AuditEvent.at) >= since)
+    if until is not None:
+        query = query.where(col(AuditEvent.at) < until)
     position = decode_cursor(cursor)
     if position is not None:
         query = query.where(col(AuditEvent.id) < cursor_value(position, "id", int))

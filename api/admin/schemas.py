@@ -6,7 +6,7 @@ from typing import Any
 from pydantic import EmailStr
 
 from api.auth.schemas import Password
-from api.schemas import Name, Public, Rfc3339, StrictInput, StrictInt
+from api.schemas import Name, Public, Rfc3339, RowIdInput, StrictInput
 
 
 class ClinicCreate(StrictInput):
@@ -23,7 +23,7 @@ class ClinicianCreate(StrictInput):
     email: EmailStr
     password: Password
     display_name: Name
-    clinic_id: StrictInt
+    clinic_id: RowIdInput
 
 
 class ClinicianPublic(Public):

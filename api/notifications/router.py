@@ -16,11 +16,11 @@ from api.errors import not_found
 from api.models import Delivery, DeliveryStatus, Device, DevicePlatform, Notification, Patient, User
 from api.notifications.devices import register_device, retire_device
 from api.notifications.schemas import DeviceCreate, DevicePublic, NotificationPublic
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import MAX_ROW_ID, Limit, Page, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["notifications"])
 
-RowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _patient_id(session: Session, user: User) -> int | None:

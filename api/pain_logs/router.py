@@ -17,7 +17,7 @@ from api.pain_logs.service import check_client_time, check_log_date, local_today
 from api.pain_logs.sync import SyncRequest, SyncResponse, run_sync
 from api.patients.activity import record_log_dates
 from api.plans.schemas import PlanPublic
-from api.schemas import Limit, Page, Public, cursor_value, decode_cursor, encode_cursor
+from api.schemas import IsoDate, Limit, Page, Public, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["pain logs"])
 
@@ -51,7 +51,7 @@ class PainLogResponse(Public):
     },
 )
 def put_pain_log(
-    log_date: date,
+    log_date: IsoDate,
     body: PainLogWrite,
     user: CurrentUser,
     patient: CurrentPatient,
@@ -105,8 +105,8 @@ def put_pain_log(
 def list_pain_logs(
     patient: CurrentPatient,
     session: SessionDep,
-    from_: Annotated[date | None, Query(alias="from", description="first local date (inclusive)")] = None,
-    to: Annotated[date | None, Query(description="last local date (inclusive)")] = None,
+    from_: Annotated[IsoDate | None, Query(alias="from", description="first local date (inclusive)")] = None,
+    to: Annotated[IsoDate | None, Query(description="last local date (inclusive)")] = None,
     limit: Limit = 100,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PainLogPublic]:

@@ -1,67 +1,21 @@
-"""``GET /me/progress``: the pain trend from the rules core and exercise adherence.
-
-Adherence is sessions done over sessions planned (the plan's weekdays), capped at 1, per
-``api.rules.progression.adherence``. Planned days count from the plan's start and not
-while the plan was paused (a paused plan prescribes no exercise). Today counts as a
-planned day only once a session is logged for it, so a morning never shows a miss.
-"""
+"""``GET /me/progress``: the pain trend from the rules core and exercise adherence
+(``api.plans.adherence``, the same definition the clinician's views use)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from api.models import ExerciseSession, PainLog, Patient, Plan, PlanDecision
+from api.models import PainLog, Patient
 from api.patients.schemas import ProgressPublic, SeriesPoint
+from api.plans.adherence import PlanDays, adherence_over, pause_decisions, paused_days, sessions_by_day
 from api.plans.service import plan_for
-from api.rules.progression import adherence, planned_weekdays
 from api.rules.settings import RuleSettings
-from api.rules.types import PainDay, PlanAction
+from api.rules.types import PainDay
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import progress_summary
-
-
-def _paused_days(session: Session, plan: Plan, zone: ZoneInfo, first: date, today: date) -> set[date]:
-    """Local dates on which the plan was paused at some moment, within [first, today]."""
-    decisions = session.exec(
-        select(col(PlanDecision.action), col(PlanDecision.decided_at))
-        .where(
-            PlanDecision.plan_id == plan.id,
-            col(PlanDecision.action).in_([PlanAction.PAUSE, PlanAction.RESUME]),
-        )
-        .order_by(col(PlanDecision.decided_at), col(PlanDecision.id))
-    ).all()
-    paused: set[date] = set()
-    since: date | None = None
-    for action, at in decisions:
-        on = at.astimezone(zone).date()
-        if action == PlanAction.PAUSE and since is None:
-            since = on
-        elif action == PlanAction.RESUME and since is not None:
-            paused.update(_span(since, on))
-            since = None
-    if since is not None:
-        paused.update(_span(since, today))
-    return {d for d in paused if first <= d <= today}
-
-
-def _span(first: date, last: date) -> Iterable[date]:
-    return (first + timedelta(days=i) for i in range((last - first).days + 1))
-
-
-def _adherence(plan: Plan, sessions_by_day: dict[date, int], paused: set[date], today: date, days: int) -> float:
-    weekdays = planned_weekdays(plan.sessions_per_week)
-    first = today - timedelta(days=days - 1)
-    planned = sum(
-        1
-        for d in _span(max(first, plan.started_on), today)
-        if d.weekday() in weekdays and d not in paused and (d < today or sessions_by_day.get(d, 0) > 0)
-    )
-    done = sum(n for d, n in sessions_by_day.items() if first <= d <= today)
-    return adherence(done, planned)
 
 
 def progress_for(session: Session, patient: Patient, now: datetime, rules: RuleSettings, days: int) -> ProgressPublic:
@@ -84,20 +38,13 @@ def progress_for(session: Session, patient: Patient, now: datetime, rules: RuleS
     assert patient.id is not None
     plan = plan_for(session, patient.id)
     if plan is not None:
+        assert plan.id is not None
         first = today - timedelta(days=27)
-        counted = session.exec(
-            select(col(ExerciseSession.performed_on), func.count())
-            .where(
-                ExerciseSession.patient_id == patient.id,
-                col(ExerciseSession.performed_on) >= first,
-                col(ExerciseSession.performed_on) <= today,
-            )
-            .group_by(col(ExerciseSession.performed_on))
-        ).all()
-        by_day = {on: int(n) for on, n in counted}
-        paused = _paused_days(session, plan, zone, first, today)
-        adherence_7d = _adherence(plan, by_day, paused, today, 7)
-        adherence_28d = _adherence(plan, by_day, paused, today, 28)
+        by_day = sessions_by_day(session, [patient.id], first, today).get(patient.id, {})
+        paused = paused_days(pause_decisions(session, [plan.id]).get(plan.id, []), zone, first, today)
+        plan_days = PlanDays(plan_id=plan.id, started_on=plan.started_on, sessions_per_week=plan.sessions_per_week)
+        adherence_7d = adherence_over(plan_days, by_day, paused, today, 7)
+        adherence_28d = adherence_over(plan_days, by_day, paused, today, 28)
     return ProgressPublic(
         programme_started_on=summary.programme_start,
         programme_day=summary.programme_day,

@@ -81,7 +81,9 @@ class ProgressPublic(Public):
     change: float | None = Field(description="baseline_mean - current_mean: positive is better")
     change_percent: float | None
     classification: Classification
-    adherence_7d: float | None = Field(description="sessions done / planned, capped at 1; null without a plan")
+    adherence_7d: float | None = Field(
+        description="sessions done / planned, capped at 1; null without a plan or when nothing was planned"
+    )
     adherence_28d: float | None
     days_logged_7d: int
     series: list[SeriesPoint]

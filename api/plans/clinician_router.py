@@ -47,7 +47,13 @@ def get_patient_plan(
     return plan_public(session, plan)
 
 
-@router.post("", response_model=PlanPublic)
+@router.post(
+    "",
+    response_model=PlanPublic,
+    responses={
+        409: {"description": "no_plan, plan_already_paused, plan_not_paused, level_unchanged or template_unchanged"}
+    },
+)
 def override_plan(
     body: PlanOverride,
     patient: PatientInCare,

@@ -83,6 +83,7 @@ def test_a_clinician_outside_the_care_team_gets_404_on_every_patient_route(
     patient = make_patient(session, app, own)
     assert patient.id is not None
     scoped = [(m, p) for m, p in api_routes(app) if "{patient_id}" in p]
+    assert len(scoped) >= 3
     for method, path in scoped:
         status = call(client, method, concrete(path, patient.id), auth(app, outsider))
         assert status == 404, f"{method} {path} answered {status} to an outsider"

@@ -12,6 +12,28 @@ from sqlmodel import Session, SQLModel, func, select
 # A Monday, noon in London (GMT in March before the clocks change).
 START = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 ME = "/api/v1/me"
+# Every red-flag item of the screening, answered "no".
+NO_SYMPTOMS = dict.fromkeys(
+    [
+        "saddle_numbness",
+        "bladder_change",
+        "bowel_change",
+        "sexual_dysfunction",
+        "both_legs_symptoms",
+        "both_legs_weakness",
+        "one_leg_weakness",
+        "one_leg_numbness",
+        "fever",
+        "unexplained_weight_loss",
+        "night_pain",
+        "thoracic_pain",
+        "pain_on_straining",
+        "major_trauma",
+        "minor_trauma",
+        "chest_pain",
+    ],
+    False,
+)
 
 
 def set_clock(app: FastAPI, session: Session, at: datetime) -> None:

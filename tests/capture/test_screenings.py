@@ -10,31 +10,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
 from api.models import Alert, Patient, Plan, PlanDecision, Screening
-from tests.capture.helpers import ME, day, log_body, rows
+from tests.capture.helpers import ME, NO_SYMPTOMS, day, log_body, rows
 from tests.factories import make_clinician, make_patient, patient_auth
 
 URL = f"{ME}/screenings"
-NO_SYMPTOMS = dict.fromkeys(
-    [
-        "saddle_numbness",
-        "bladder_change",
-        "bowel_change",
-        "sexual_dysfunction",
-        "both_legs_symptoms",
-        "both_legs_weakness",
-        "one_leg_weakness",
-        "one_leg_numbness",
-        "fever",
-        "unexplained_weight_loss",
-        "night_pain",
-        "thoracic_pain",
-        "pain_on_straining",
-        "major_trauma",
-        "minor_trauma",
-        "chest_pain",
-    ],
-    False,
-)
 
 
 def start_back(items: str, q9: str) -> dict[str, Any]:

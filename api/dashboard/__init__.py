@@ -1,0 +1,1 @@
+"""The clinicians' web dashboard: server-rendered pages under ``/dashboard``."""

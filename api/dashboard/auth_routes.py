@@ -1,0 +1,156 @@
+"""Dashboard login and logout, and the dependencies every page uses.
+
+Login reuses the API's throttling (per account and per client IP, counters in the
+database) and password check, and admits clinicians only. Every POST carries a CSRF
+token: the session's synchronizer token, or before login a random token in its own
+short-lived cookie that the form must echo.
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi.responses import RedirectResponse, Response
+from sqlmodel import select
+
+from api.audit import record_audit
+from api.auth import service as auth_service
+from api.dashboard.pages import render
+from api.dashboard.sessions import (
+    COOKIE,
+    LOGIN_CSRF_COOKIE,
+    LoggedIn,
+    clear_cookie,
+    current_login,
+    end_session,
+    set_cookie,
+    start_session,
+    tokens_match,
+)
+from api.deps import NowDep, SessionDep, SettingsDep, patient_in_care
+from api.models import Patient, Role, User
+from api.security import verify_password
+
+router = APIRouter(prefix="/dashboard", include_in_schema=False)
+
+HOME = "/dashboard/patients"
+LOGIN = "/dashboard/login"
+
+
+class LoginRequired(Exception):
+    """No live dashboard session: the handler sends the browser to the login page."""
+
+
+class CsrfRejected(Exception):
+    """A POST without the session's CSRF token."""
+
+
+class PageNotFound(Exception):
+    """Unknown, or not in the caller's care team: the same page either way."""
+
+
+def get_login(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> LoggedIn:
+    login = current_login(session, request.cookies.get(COOKIE), now, settings)
+    if login is None:
+        raise LoginRequired
+    return login
+
+
+Login = Annotated[LoggedIn, Depends(get_login)]
+
+
+def get_patient(login: Login, session: SessionDep, patient_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Patient:
+    assert login.user.id is not None
+    patient = patient_in_care(session, login.user.id, patient_id)
+    if patient is None:
+        raise PageNotFound
+    return patient
+
+
+DashboardPatient = Annotated[Patient, Depends(get_patient)]
+
+
+def check_csrf(login: Login, csrf_token: Annotated[str, Form(max_length=100)] = "") -> LoggedIn:
+    if not tokens_match(login.csrf_token, csrf_token):
+        raise CsrfRejected
+    return login
+
+
+CheckedLogin = Annotated[LoggedIn, Depends(check_csrf)]
+
+
+def _login_page(settings: SettingsDep, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
+    token = secrets.token_urlsafe(32)
+    response = render("login.html", status, error=error, csrf_token=token, email=email)
+    set_cookie(response, LOGIN_CSRF_COOKIE, token, settings, max_age=3600)
+    return response
+
+
+@router.get("")
+def dashboard_home() -> RedirectResponse:
+    return RedirectResponse(HOME, status_code=303)
+
+
+@router.get("/login")
+def login_form(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
+    if current_login(session, request.cookies.get(COOKIE), now, settings) is not None:
+        return RedirectResponse(HOME, status_code=303)
+    return _login_page(settings)
+
+
+@router.post("/login")
+def login(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    email: Annotated[str, Form(max_length=320)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    csrf_token: Annotated[str, Form(max_length=100)] = "",
+) -> Response:
+    if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
+        return _login_page(settings, error="This login form had expired. Please try again.", status=403, email=email)
+    keys = auth_service.throttle_keys(email, request.client.host if request.client else None)
+    wait = auth_service.locked_for(session, keys, now)
+    if wait is not None:
+        minutes = max(1, round(wait / 60))
+        message = f"Too many failed logins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
+        return _login_page(settings, error=message, status=429, email=email)
+    user = session.exec(select(User).where(User.email == auth_service.normalise_email(email))).first()
+    if user is None or not verify_password(password, user.password_hash, settings) or not user.is_active:
+        lockout = timedelta(minutes=settings.login_lockout_minutes)
+        ip_window = timedelta(minutes=settings.login_ip_window_minutes)
+        auth_service.record_failure(session, keys[0], settings.login_max_failures, lockout, lockout, now)
+        auth_service.record_failure(session, keys[1], settings.login_ip_max_failures, ip_window, lockout, now)
+        return _login_page(settings, error="E-mail or password is wrong.", status=401, email=email)
+    auth_service.clear_failures(session, keys[0])
+    if user.role != Role.CLINICIAN:
+        message = "This dashboard is for physiotherapists. Patients use the Backstep app; administrators the API."
+        return _login_page(settings, error=message, status=403, email=email)
+    secret, row = start_session(session, user, now, settings)
+    record_audit(
+        session, at=now, action="login", resource="dashboard_session", actor=user, detail={"session_id": row.id}
+    )
+    response = RedirectResponse(HOME, status_code=303)
+    set_cookie(response, COOKIE, secret, settings)
+    clear_cookie(response, LOGIN_CSRF_COOKIE, settings)
+    return response
+
+
+@router.post("/logout")
+def logout(login: CheckedLogin, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
+    end_session(session, login.row, now)
+    record_audit(
+        session,
+        at=now,
+        action="logout",
+        resource="dashboard_session",
+        actor=login.user,
+        detail={"session_id": login.row.id},
+    )
+    response = RedirectResponse(LOGIN, status_code=303)
+    clear_cookie(response, COOKIE, settings)
+    return response

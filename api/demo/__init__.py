@@ -1,0 +1,1 @@
+"""The demo clinic: its patients' stories and their replay through the real services."""

@@ -1,0 +1,1 @@
+"""A patient's record for other systems: a FHIR R4B Bundle and a day-by-day CSV."""

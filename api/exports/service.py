@@ -1,0 +1,73 @@
+"""Build, check and audit a patient's export (shared by the API and the web dashboard)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import structlog
+from sqlmodel import Session
+
+from api.audit import record_audit
+from api.errors import Problem
+from api.exports.checks import ExportCheckFailed, check_bundle
+from api.exports.daily_csv import daily_csv
+from api.exports.fhir import build_bundle
+from api.exports.record import load_record
+from api.models import Patient, User
+
+FHIR_JSON = "application/fhir+json"
+CSV = "text/csv; charset=utf-8"
+
+_log = structlog.get_logger("api.exports")
+
+
+@dataclass(frozen=True, slots=True)
+class Export:
+    body: str
+    media_type: str
+    filename: str
+
+
+def _filename(patient: Patient, now: datetime, extension: str) -> str:
+    return f"backstep-patient-{patient.id}-{now.date().isoformat()}.{extension}"
+
+
+def export_fhir(session: Session, patient: Patient, clinician: User, now: datetime) -> Export:
+    record = load_record(session, patient, now)
+    bundle = build_bundle(record, now)
+    try:
+        check_bundle(bundle)
+    except ExportCheckFailed as failed:
+        _log.error("fhir_export_refused", patient_id=patient.id, problems=len(failed.problems))
+        raise Problem(500, "export_check_failed", "the FHIR export failed its own checks; nothing was sent") from failed
+    entries = bundle.entry or []
+    counts: dict[str, int] = {}
+    for entry in entries:
+        kind = entry.resource.get_resource_type()  # type: ignore[union-attr]
+        counts[kind] = counts.get(kind, 0) + 1
+    record_audit(
+        session,
+        at=now,
+        action="export",
+        resource=f"patient/{patient.id}/export.fhir",
+        actor=clinician,
+        patient_id=patient.id,
+        detail={"format": "fhir", "resources": counts},
+    )
+    return Export(bundle.model_dump_json(), FHIR_JSON, _filename(patient, now, "fhir.json"))
+
+
+def export_csv(session: Session, patient: Patient, clinician: User, now: datetime) -> Export:
+    record = load_record(session, patient, now)
+    body = daily_csv(record)
+    record_audit(
+        session,
+        at=now,
+        action="export",
+        resource=f"patient/{patient.id}/export.csv",
+        actor=clinician,
+        patient_id=patient.id,
+        detail={"format": "csv", "rows": body.count("\r\n") - 1},
+    )
+    return Export(body, CSV, _filename(patient, now, "csv"))
