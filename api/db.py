@@ -7,6 +7,7 @@ any error, always before the HTTP response is sent (the request dependency uses
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,7 +35,11 @@ def make_engine(settings: Settings) -> Engine:
             poolclass=NullPool,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        gate = _WriterGate()
+        event.listen(engine, "begin", gate.begin)
+        event.listen(engine, "commit", gate.release)
+        event.listen(engine, "rollback", gate.release)
+        event.listen(engine.pool, "checkin", gate.release_record)
         return engine
     return create_engine(
         url,
@@ -59,13 +64,47 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 DEFERRED_BEGIN = {"backstep_deferred_begin": True}
 
 
-def _sqlite_begin_immediate(connection: Any) -> None:
-    # BEGIN IMMEDIATE takes the write lock up front: read-then-write transactions
-    # (upserts with a staleness check) cannot fail on lock upgrade. Read-only connections
-    # opt out with the DEFERRED_BEGIN execution option, so under WAL they never wait
-    # behind, or block, a writer.
-    deferred = connection.get_execution_options().get("backstep_deferred_begin", False)
-    connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+class _WriterGate:
+    """SQLite has one writer at a time: this process's writers queue on a lock for it.
+
+    BEGIN IMMEDIATE takes the write lock up front, so read-then-write transactions
+    (upserts with a staleness check) cannot fail on lock upgrade. Read-only connections
+    opt out with the DEFERRED_BEGIN execution option, so under WAL they never wait behind,
+    or block, a writer. Without the gate, concurrent writers would wait in SQLite's busy
+    handler, which polls with sleeps of up to 100 ms: under 16 clients that is most of a
+    request's latency and seconds at p99. The gate is a plain lock (released by whichever
+    thread ends the transaction) taken before BEGIN IMMEDIATE and given back at COMMIT or
+    ROLLBACK, or when the connection goes back to the pool, whichever comes first. Other
+    processes (a separate scheduler) still meet SQLite's own busy timeout; so does a writer
+    that could not get the gate within the timeout.
+    """
+
+    _HELD = "backstep_writer_gate"
+
+    def __init__(self, timeout: float = 30.0) -> None:
+        self._lock = threading.Lock()
+        self._timeout = timeout
+
+    def begin(self, connection: Any) -> None:
+        deferred = connection.get_execution_options().get("backstep_deferred_begin", False)
+        if not deferred and not connection.info.get(self._HELD) and self._lock.acquire(timeout=self._timeout):
+            connection.info[self._HELD] = True
+        try:
+            connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+        except BaseException:
+            self._give_back(connection.info)
+            raise
+
+    def release(self, connection: Any) -> None:
+        self._give_back(connection.info)
+
+    def release_record(self, _dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            self._give_back(record.info)
+
+    def _give_back(self, info: dict[str, Any]) -> None:
+        if info.pop(self._HELD, False):
+            self._lock.release()
 
 
 @contextmanager
