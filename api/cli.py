@@ -44,6 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="run the API (with the in-process scheduler where configured)")
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument(
+        "--workers", type=int, default=1, help="API processes (more than one needs the scheduler run on its own)"
+    )
 
     commands.add_parser("scheduler", help="run the scheduler as its own process")
 
@@ -78,9 +81,26 @@ def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _serve(args: argparse.Namespace, _settings: Settings) -> int:
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers < 1:
+        print("--workers must be at least 1", file=sys.stderr)
+        return 2
+    if args.workers > 1 and settings.run_scheduler_in_process:
+        # Every worker would start its own scheduler; jobs are safe to race on PostgreSQL
+        # but not meant to, and on SQLite there must be one writer of scheduled work.
+        print(
+            "--workers above 1 needs BACKSTEP_SCHEDULER_IN_PROCESS=false and `backstep scheduler` run on its own",
+            file=sys.stderr,
+        )
+        return 2
     uvicorn.run(
-        "api.main:create_app", factory=True, host=args.host, port=args.port, proxy_headers=True, log_config=None
+        "api.main:create_app",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        proxy_headers=True,
+        log_config=None,
     )
     return 0
 

@@ -85,3 +85,21 @@ def test_jobs_run_at_a_given_instant(scratch_env: str, job: str, capsys: pytest.
 def test_jobs_refuse_a_naive_instant(scratch_env: str) -> None:
     with pytest.raises(SystemExit):
         cli.main(["jobs", "run", "sweep", "--now", "2026-03-29T19:00:00"])
+
+
+def test_serve_with_several_workers_needs_the_scheduler_on_its_own(
+    scratch_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    started: list[dict[str, object]] = []
+    monkeypatch.setattr("uvicorn.run", lambda *_a, **kw: started.append(kw))
+    # SQLite runs the scheduler in-process by default: one per worker would be several.
+    assert cli.main(["serve", "--workers", "2"]) == 2
+    assert "BACKSTEP_SCHEDULER_IN_PROCESS=false" in capsys.readouterr().err
+    assert cli.main(["serve", "--workers", "0"]) == 2
+    assert started == []
+
+    monkeypatch.setenv("BACKSTEP_SCHEDULER_IN_PROCESS", "false")
+    get_settings.cache_clear()
+    assert cli.main(["serve", "--workers", "2", "--port", "8123"]) == 0
+    assert started[0]["workers"] == 2
+    assert started[0]["port"] == 8123
