@@ -1,0 +1,1 @@
+"""Reproducible benchmarks of SPEC §5 (see bench/README.md)."""

@@ -1,0 +1,159 @@
+"""Ingestion benchmark (SPEC §5): PUT pain logs, with triage and rules, under 16 clients.
+
+    .venv/bin/python -m bench.ingest [--backend sqlite|postgresql|both] [--seconds 30]
+
+For each backend: a fresh scratch database (``bench_ingest`` on PostgreSQL, a temporary
+file for SQLite) with 2,000 patients in care teams, plans, 2-6 weeks of logs and
+sessions, settled checkpoints and alerts (``bench/population.py``); access tokens are
+minted for every patient. Then, in the same run and against the same database:
+
+1. ``backstep serve`` (a real uvicorn process: production environment, log level
+   WARNING, no in-process scheduler) takes ``PUT /api/v1/me/pain-logs/{date}`` from wrk
+   with 16 connections, spread over every patient and the last days (``bench/ingest.lua``):
+   a warm-up, then the measured window;
+2. the bare FastAPI endpoint of ``bench/bare_app.py`` (one INSERT, same engine settings)
+   takes the same load.
+
+Reports req/s, p50/p99 and their ratio, and the API worker's peak RSS (VmHWM).
+Bars: ratio ≥ 0.8, p99 ≤ 250 ms, peak RSS ≤ 250 MiB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from api.config import Settings
+from api.db import make_engine
+from api.security import create_access_token
+from bench.bare_app import bare_log, bare_metadata
+from bench.common import ROOT, free_port, machine, peak_rss_mib, save, scratch_database, server, wait_for_quiet, wrk
+from bench.population import Cohort, build, days_of
+
+SECRET = "bench-jwt-secret-0123456789abcdef0123456789"
+SCRIPT = ROOT / "bench" / "ingest.lua"
+ZONE = "Europe/London"
+
+
+def server_env(url: str) -> dict[str, str]:
+    return {
+        "DATABASE_URL": url,
+        "BACKSTEP_ENVIRONMENT": "production",
+        "BACKSTEP_JWT_SECRET": SECRET,
+        "BACKSTEP_LOG_LEVEL": "WARNING",
+        "BACKSTEP_SCHEDULER_IN_PROCESS": "false",
+        "BACKSTEP_ACCESS_TOKEN_MINUTES": "180",
+    }
+
+
+def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
+    now = datetime.now(UTC)
+    today = now.astimezone(ZoneInfo(ZONE)).date()
+    with scratch_database("ingest", backend) as url:
+        engine = make_engine(Settings(database_url=url))
+        built = build(engine, Cohort(patients=args.patients, today=today, ages=(14, 42), timezone=ZONE))
+        bare_metadata.create_all(engine)
+        settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)
+        tokens = work / f"tokens-{backend}.txt"
+        tokens.write_text(
+            "".join(
+                f"{create_access_token(u, 'patient', now, settings)[0]} {pain}\n"
+                for u, pain in zip(built.patient_user_ids, built.usual_pain, strict=True)
+            )
+        )
+        dates = days_of([today - timedelta(days=i) for i in range(31)])
+        base = int((now - timedelta(hours=1)).timestamp())
+        wrk_args = [str(tokens), dates, "", str(base), str(args.threads)]
+        result: dict[str, Any] = {"backend": backend, "population": built.counts}
+
+        port = free_port()
+        api = f"http://127.0.0.1:{port}"
+        command = [str(ROOT / ".venv/bin/backstep"), "serve", "--port", str(port), "--workers", str(args.workers)]
+        with server(command, server_env(url), f"{api}/healthz") as pid:
+            before = _counts(engine)
+            result["api_warmup"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.warmup, args)
+            wrk_args[3] = str(base + 600)  # later edit times than the warm-up's
+            result["api"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.seconds, args)
+            result["api_peak_rss_mib"] = peak_rss_mib(pid, args.workers)
+            result["api_rows_written"] = {k: v - before[k] for k, v in _counts(engine).items()}
+
+        port = free_port()
+        bare = f"http://127.0.0.1:{port}"
+        command = [
+            str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
+            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--workers", str(args.workers),
+        ]  # fmt: skip
+        with server(command, server_env(url), f"{bare}/healthz") as pid:
+            result["bare_warmup"] = _load(bare, "/bare/pain-logs/", wrk_args, args.warmup, args)
+            result["bare"] = _load(bare, "/bare/pain-logs/", wrk_args, args.seconds, args)
+            result["bare_peak_rss_mib"] = peak_rss_mib(pid, args.workers)
+        engine.dispose()
+    result["ratio_rps"] = round(result["api"]["rps"] / result["bare"]["rps"], 3)
+    result["bars"] = {
+        "ratio_ge_0.8": result["ratio_rps"] >= 0.8,
+        "p99_le_250ms": result["api"]["p99_ms"] <= 250,
+        "peak_rss_le_250mib": result["api_peak_rss_mib"] <= 250,
+    }
+    return result
+
+
+def _load(url: str, prefix: str, wrk_args: list[str], seconds: int, args: argparse.Namespace) -> dict[str, Any]:
+    script_args = list(wrk_args)
+    script_args[2] = prefix
+    return wrk(
+        url, SCRIPT, seconds=seconds, connections=args.connections, threads=args.threads, script_args=script_args
+    )
+
+
+def _counts(engine: sa.Engine) -> dict[str, int]:
+    with engine.connect() as connection:
+        return {
+            name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
+            for name in ("pain_log", "alert", "notification", "audit_event", "plan_decision", bare_log.name)
+        }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
+    parser.add_argument("--patients", type=int, default=2000)
+    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="server processes, the same for the API and the bare app"
+    )
+    parser.add_argument("--quiet-load", type=float, default=1.5, help="wait for a 1-minute load below this")
+    parser.add_argument("--name", default="ingest", help="results file bench/results/<name>.json")
+    args = parser.parse_args()
+    load_before = wait_for_quiet(args.quiet_load, retries=3, pause=300)
+    backends = ["sqlite", "postgresql"] if args.backend == "both" else [args.backend]
+    record: dict[str, Any] = {
+        "benchmark": "ingest",
+        "command": " ".join(["python -m bench.ingest", *sys.argv[1:]]),
+        "machine": machine(),
+        "load_before": load_before,
+        "connections": args.connections,
+        "workers": args.workers,
+        "seconds": args.seconds,
+        "results": [],
+    }
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as work:
+        for backend in backends:
+            record["results"].append(run_backend(backend, args, Path(work)))
+    record["load_after"] = machine()["loadavg"]
+    save(args.name, record)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
