@@ -21,12 +21,18 @@ from sqlmodel import Session, create_engine
 from api.config import Settings
 
 
+def ensure_sqlite_directory(database_url: str) -> None:
+    """Create the directory of a SQLite file (``./var`` by default) if it is missing."""
+    url = make_url(database_url)
+    database = url.database or ""
+    if url.get_backend_name() == "sqlite" and database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
 def make_engine(settings: Settings) -> Engine:
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
-        database = url.database or ""
-        if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        ensure_sqlite_directory(settings.database_url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

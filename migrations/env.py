@@ -10,6 +10,7 @@ from alembic import context
 from sqlalchemy import engine_from_config, pool
 
 from api.config import get_settings
+from api.db import ensure_sqlite_directory
 from api.models import metadata
 from api.models.base import UTCDateTime
 
@@ -53,6 +54,7 @@ def run_migrations_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    ensure_sqlite_directory(url)  # a fresh checkout has no ./var for the default database
     engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
     with engine.connect() as connection:
         _configure(connection=connection)

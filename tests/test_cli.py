@@ -103,3 +103,14 @@ def test_serve_with_several_workers_needs_the_scheduler_on_its_own(
     assert cli.main(["serve", "--workers", "2", "--port", "8123"]) == 0
     assert started[0]["workers"] == 2
     assert started[0]["port"] == 8123
+
+
+def test_migrate_creates_the_directory_of_the_sqlite_file(
+    scratch_env: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A fresh checkout has no ./var for the default database: `make run` must not need one.
+    target = tmp_path / "var" / "nested" / "backstep.db"
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{target}")
+    get_settings.cache_clear()
+    assert cli.main(["migrate"]) == 0
+    assert target.exists()
