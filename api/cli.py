@@ -13,6 +13,7 @@ from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
 from api.admin.service import create_staff_user
+from api.audit import record_audit
 from api.clock import Clock
 from api.config import Settings, get_settings
 from api.db import make_engine, session_scope
@@ -139,6 +140,15 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
                 settings=settings,
             )
             user_id = user.id
+            # An operator at the command line: no account acts, the event says how it was made.
+            record_audit(
+                session,
+                at=clock.now(),
+                action="create",
+                resource=f"{args.role}/{user_id}",
+                actor=None,
+                detail={"via": "cli"},
+            )
     except Problem as problem:
         print(f"error: {problem.detail}", file=sys.stderr)
         return 2

@@ -11,7 +11,7 @@ from sqlmodel import Session, create_engine, select
 
 from api import cli
 from api.config import get_settings
-from api.models import ClinicMember, User
+from api.models import AuditEvent, ClinicMember, User
 
 
 @pytest.fixture
@@ -56,6 +56,10 @@ def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.Captur
         users = session.exec(select(User)).all()
         assert [(u.email, u.role) for u in users] == [("root@example.org", "admin")]
         assert session.exec(select(ClinicMember)).all() == []
+        events = session.exec(select(AuditEvent)).all()
+        assert [(e.action, e.resource, e.actor_id, e.detail) for e in events] == [
+            ("create", f"admin/{users[0].id}", None, {"via": "cli"})
+        ]
     engine.dispose()
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
@@ -62,17 +61,7 @@ def login(body: LoginRequest, request: Request, session: SessionDep, settings: S
     user = session.exec(select(User).where(User.email == service.normalise_email(body.email))).first()
     ok = verify_password(body.password, user.password_hash if user else None, settings)
     if user is None or not ok or not user.is_active:
-        account_key, ip_key = keys
-        lockout = timedelta(minutes=settings.login_lockout_minutes)
-        service.record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
-        service.record_failure(
-            session,
-            ip_key,
-            settings.login_ip_max_failures,
-            timedelta(minutes=settings.login_ip_window_minutes),
-            lockout,
-            now,
-        )
+        service.login_failed(session, keys, user, settings, now, via="session")
         # Returned, not raised: the failure counters must be committed.
         return problem_response(Problem(401, "invalid_credentials", "e-mail or password is wrong"))
     service.clear_failures(session, keys[0])
@@ -84,14 +73,21 @@ def login(body: LoginRequest, request: Request, session: SessionDep, settings: S
 @router.post("/refresh", response_model=TokenPair, responses={401: _PROBLEM})
 def refresh(body: RefreshRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
     try:
-        _user, access, new_refresh, lifetime = service.rotate_refresh_token(session, body.refresh_token, now, settings)
+        user, access, new_refresh, lifetime = service.rotate_refresh_token(session, body.refresh_token, now, settings)
     except service.RefreshRefused as refused:
+        if refused.code == "refresh_token_reused":  # a stolen token, or a client bug: worth an admin's look
+            detail = {"account_id": refused.account_id}
+            record_audit(session, at=now, action="refresh_reused", resource="session", actor=None, detail=detail)
         # Returned, not raised: a family revocation on reuse must be committed.
         return problem_response(Problem(401, refused.code, refused.detail))
+    record_audit(session, at=now, action="refresh", resource="session", actor=user)
     return JSONResponse(TokenPair(access_token=access, refresh_token=new_refresh, expires_in=lifetime).model_dump())
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 def logout(body: RefreshRequest, session: SessionDep, now: NowDep) -> Response:
-    service.logout(session, body.refresh_token, now)
+    account_id = service.logout(session, body.refresh_token, now)
+    if account_id is not None:
+        actor = session.get(User, account_id)
+        record_audit(session, at=now, action="logout", resource="session", actor=actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

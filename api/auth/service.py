@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import CursorResult, case, update
 from sqlmodel import Session, col, select
 
+from api.audit import record_audit
 from api.config import Settings
 from api.errors import Problem, field_error
 from api.models import (
@@ -124,6 +125,21 @@ def locked_for(session: Session, keys: tuple[str, ...], now: datetime) -> int | 
     return int(max(waits)) + 1 if waits else None
 
 
+def login_failed(
+    session: Session, keys: tuple[str, str], account: User | None, settings: Settings, now: datetime, *, via: str
+) -> None:
+    """A wrong e-mail or password (or an inactive account): count it against the account and
+    the client IP, and audit it. The caller answers without raising, so this is committed."""
+    account_key, ip_key = keys
+    lockout = timedelta(minutes=settings.login_lockout_minutes)
+    record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
+    ip_window = timedelta(minutes=settings.login_ip_window_minutes)
+    record_failure(session, ip_key, settings.login_ip_max_failures, ip_window, lockout, now)
+    # Not attributed to the account: whoever typed the password may not be its owner.
+    detail = {"account_id": account.id if account is not None else None}
+    record_audit(session, at=now, action="login_failed", resource=via, actor=None, detail=detail)
+
+
 def record_failure(
     session: Session, key: str, limit: int, window: timedelta, lockout: timedelta, now: datetime
 ) -> None:
@@ -183,8 +199,8 @@ def issue_tokens(
 
 
 class RefreshRefused(Exception):
-    def __init__(self, code: str, detail: str) -> None:
-        self.code, self.detail = code, detail
+    def __init__(self, code: str, detail: str, account_id: int | None = None) -> None:
+        self.code, self.detail, self.account_id = code, detail, account_id
         super().__init__(detail)
 
 
@@ -198,9 +214,10 @@ def rotate_refresh_token(
     token = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(secret))).first()
     if token is None:
         raise RefreshRefused("invalid_refresh_token", "unknown refresh token")
+    reused = "refresh token already used; all sessions of this login revoked"
     if token.rotated_at is not None or token.revoked_at is not None:
         revoke_family(session, token.family_id, now)
-        raise RefreshRefused("refresh_token_reused", "refresh token already used; all sessions of this login revoked")
+        raise RefreshRefused("refresh_token_reused", reused, token.user_id)
     if token.expires_at <= now:
         raise RefreshRefused("refresh_token_expired", "refresh token expired")
     # Compare-and-set: of two concurrent refreshes with one token, exactly one wins.
@@ -211,7 +228,7 @@ def rotate_refresh_token(
     )
     if won.rowcount != 1:
         revoke_family(session, token.family_id, now)
-        raise RefreshRefused("refresh_token_reused", "refresh token already used; all sessions of this login revoked")
+        raise RefreshRefused("refresh_token_reused", reused, token.user_id)
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise RefreshRefused("invalid_refresh_token", "account no longer active")
@@ -227,7 +244,10 @@ def revoke_family(session: Session, family_id: str, now: datetime) -> None:
     )
 
 
-def logout(session: Session, secret: str, now: datetime) -> None:
+def logout(session: Session, secret: str, now: datetime) -> int | None:
+    """Revoke the login (token family) of this refresh token; the account's id, if it was one."""
     token = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(secret))).first()
-    if token is not None:
-        revoke_family(session, token.family_id, now)
+    if token is None:
+        return None
+    revoke_family(session, token.family_id, now)
+    return token.user_id

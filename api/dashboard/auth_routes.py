@@ -9,7 +9,6 @@ short-lived cookie that the form must echo.
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
@@ -32,6 +31,7 @@ from api.dashboard.sessions import (
 )
 from api.deps import NowDep, SessionDep, SettingsDep, patient_in_care
 from api.models import Patient, Role, User
+from api.schemas import MAX_ROW_ID
 from api.security import verify_password
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -62,7 +62,7 @@ def get_login(request: Request, session: SessionDep, settings: SettingsDep, now:
 Login = Annotated[LoggedIn, Depends(get_login)]
 
 
-def get_patient(login: Login, session: SessionDep, patient_id: Annotated[int, Path(ge=1, le=2**63 - 1)]) -> Patient:
+def get_patient(login: Login, session: SessionDep, patient_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> Patient:
     assert login.user.id is not None
     patient = patient_in_care(session, login.user.id, patient_id)
     if patient is None:
@@ -120,11 +120,10 @@ def login(
         message = f"Too many failed logins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
         return _login_page(settings, error=message, status=429, email=email)
     user = session.exec(select(User).where(User.email == auth_service.normalise_email(email))).first()
-    if user is None or not verify_password(password, user.password_hash, settings) or not user.is_active:
-        lockout = timedelta(minutes=settings.login_lockout_minutes)
-        ip_window = timedelta(minutes=settings.login_ip_window_minutes)
-        auth_service.record_failure(session, keys[0], settings.login_max_failures, lockout, lockout, now)
-        auth_service.record_failure(session, keys[1], settings.login_ip_max_failures, ip_window, lockout, now)
+    # The hash is checked even for an unknown e-mail, so timing does not tell which accounts exist.
+    ok = verify_password(password, user.password_hash if user else None, settings)
+    if user is None or not ok or not user.is_active:
+        auth_service.login_failed(session, keys, user, settings, now, via="dashboard_session")
         return _login_page(settings, error="E-mail or password is wrong.", status=401, email=email)
     auth_service.clear_failures(session, keys[0])
     if user.role != Role.CLINICIAN:

@@ -40,10 +40,11 @@ from api.exports.service import export_csv, export_fhir
 from api.models import Alert, Invite, Patient
 from api.plans.clinician_router import override_plan
 from api.plans.schemas import PlanOverride
+from api.schemas import MAX_ROW_ID
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-AlertId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+AlertId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 Note = Annotated[str, Form(max_length=2000)]
 
 # Messages after a successful action, by a fixed code in the redirect (never user text).

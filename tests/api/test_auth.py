@@ -5,9 +5,9 @@ from datetime import timedelta
 import jwt
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
-from api.models import CareTeamMember, Invite, Patient, RefreshToken, User
+from api.models import AuditEvent, CareTeamMember, Invite, Patient, RefreshToken, User
 from tests.factories import PASSWORD, app_now, auth, make_clinician, make_patient, patient_user
 
 REGISTER = "/api/v1/auth/register"
@@ -217,3 +217,33 @@ def test_a_token_whose_role_no_longer_matches_is_refused(client: TestClient, app
     session.add(user)
     session.commit()
     assert client.get("/api/v1/me", headers=headers).status_code == 401
+
+
+def audit_trail(session: Session) -> list[tuple[str, str | None, int | None, object]]:
+    session.rollback()
+    events = session.exec(select(AuditEvent).order_by(col(AuditEvent.id))).all()
+    return [(e.action, e.actor_role, e.actor_id, e.detail.get("account_id")) for e in events]
+
+
+def test_the_life_of_a_login_is_audited(client: TestClient, session: Session) -> None:
+    user_id = register(client)["id"]
+    assert client.post(LOGIN, json={"email": "pat@example.org", "password": "wrong-password"}).status_code == 401
+    assert client.post(LOGIN, json={"email": "nobody@example.org", "password": "wrong-password"}).status_code == 401
+    first = login(client, "pat@example.org")
+    second = client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).json()
+    assert client.post(REFRESH, json={"refresh_token": first["refresh_token"]}).status_code == 401  # reuse
+    login_again = login(client, "pat@example.org")
+    assert client.post(LOGOUT, json={"refresh_token": login_again["refresh_token"]}).status_code == 204
+    assert second["refresh_token"]
+
+    trail = [event for event in audit_trail(session) if event[0] != "register"]
+    assert trail == [
+        # A failed login is not the account holder's act: no actor, the account it aimed at.
+        ("login_failed", "system", None, user_id),
+        ("login_failed", "system", None, None),
+        ("login", "patient", user_id, None),
+        ("refresh", "patient", user_id, None),
+        ("refresh_reused", "system", None, user_id),
+        ("login", "patient", user_id, None),
+        ("logout", "patient", user_id, None),
+    ]
