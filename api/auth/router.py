@@ -4,7 +4,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response, status
 from fastapi.responses import JSONResponse
-from sqlmodel import select
 
 from api.audit import record_audit
 from api.auth import service
@@ -12,7 +11,6 @@ from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, Toke
 from api.deps import NowDep, SessionDep, SettingsDep
 from api.errors import Problem, problem_response
 from api.models import User
-from api.security import verify_password
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -50,21 +48,17 @@ def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, 
 
 @router.post("/login", response_model=TokenPair, responses={401: _PROBLEM, 429: _PROBLEM})
 def login(body: LoginRequest, request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
-    keys = service.throttle_keys(body.email, request.client.host if request.client else None)
-    wait = service.locked_for(session, keys, now)
-    if wait is not None:
+    client_ip = request.client.host if request.client else None
+    outcome = service.authenticate(session, body.email, body.password, client_ip, settings, now, via="session")
+    # Refusals are returned, not raised: the failure counters and audit must be committed.
+    if outcome.retry_after is not None:
+        headers = {"Retry-After": str(outcome.retry_after)}
         return problem_response(
-            Problem(
-                429, "login_throttled", "too many failed logins; try again later", headers={"Retry-After": str(wait)}
-            )
+            Problem(429, "login_throttled", "too many failed logins; try again later", headers=headers)
         )
-    user = session.exec(select(User).where(User.email == service.normalise_email(body.email))).first()
-    ok = verify_password(body.password, user.password_hash if user else None, settings)
-    if user is None or not ok or not user.is_active:
-        service.login_failed(session, keys, user, settings, now, via="session")
-        # Returned, not raised: the failure counters must be committed.
+    user = outcome.user
+    if user is None:
         return problem_response(Problem(401, "invalid_credentials", "e-mail or password is wrong"))
-    service.clear_failures(session, keys[0])
     access, refresh, lifetime = service.issue_tokens(session, user, now, settings)
     record_audit(session, at=now, action="login", resource="session", actor=user)
     return JSONResponse(TokenPair(access_token=access, refresh_token=refresh, expires_in=lifetime).model_dump())

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,7 @@ from api.models import (
     User,
 )
 from api.reminders.service import create_default_preferences, reschedule_patient
-from api.security import create_access_token, hash_password, hash_token, new_refresh_secret
+from api.security import create_access_token, hash_password, hash_token, new_refresh_secret, verify_password
 from api.upsert import insert_for
 
 
@@ -125,11 +126,40 @@ def locked_for(session: Session, keys: tuple[str, ...], now: datetime) -> int | 
     return int(max(waits)) + 1 if waits else None
 
 
-def login_failed(
+@dataclass(frozen=True, slots=True)
+class LoginOutcome:
+    """``user`` when the e-mail and password match an active account; ``retry_after``
+    (seconds) when the account or the client IP is locked; neither for a wrong login."""
+
+    user: User | None = None
+    retry_after: int | None = None
+
+
+def authenticate(
+    session: Session, email: str, password: str, client_ip: str | None, settings: Settings, now: datetime, *, via: str
+) -> LoginOutcome:
+    """Check a login for the API and the dashboard alike: throttling, password, audit.
+
+    A failure is counted against the account and the client IP and audited; the caller
+    answers without raising, so those writes are committed.
+    """
+    keys = throttle_keys(email, client_ip)
+    wait = locked_for(session, keys, now)
+    if wait is not None:
+        return LoginOutcome(retry_after=wait)
+    user = session.exec(select(User).where(User.email == normalise_email(email))).first()
+    # The hash is checked even for an unknown e-mail, so timing does not tell which accounts exist.
+    ok = verify_password(password, user.password_hash if user else None, settings)
+    if user is None or not ok or not user.is_active:
+        _login_failed(session, keys, user, settings, now, via=via)
+        return LoginOutcome()
+    clear_failures(session, keys[0])
+    return LoginOutcome(user=user)
+
+
+def _login_failed(
     session: Session, keys: tuple[str, str], account: User | None, settings: Settings, now: datetime, *, via: str
 ) -> None:
-    """A wrong e-mail or password (or an inactive account): count it against the account and
-    the client IP, and audit it. The caller answers without raising, so this is committed."""
     account_key, ip_key = keys
     lockout = timedelta(minutes=settings.login_lockout_minutes)
     record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)

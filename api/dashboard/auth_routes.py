@@ -13,7 +13,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
-from sqlmodel import select
 
 from api.audit import record_audit
 from api.auth import service as auth_service
@@ -30,9 +29,8 @@ from api.dashboard.sessions import (
     tokens_match,
 )
 from api.deps import NowDep, SessionDep, SettingsDep, patient_in_care
-from api.models import Patient, Role, User
+from api.models import Patient, Role
 from api.schemas import MAX_ROW_ID
-from api.security import verify_password
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -113,19 +111,15 @@ def login(
 ) -> Response:
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(settings, error="This login form had expired. Please try again.", status=403, email=email)
-    keys = auth_service.throttle_keys(email, request.client.host if request.client else None)
-    wait = auth_service.locked_for(session, keys, now)
-    if wait is not None:
-        minutes = max(1, round(wait / 60))
+    client_ip = request.client.host if request.client else None
+    outcome = auth_service.authenticate(session, email, password, client_ip, settings, now, via="dashboard_session")
+    if outcome.retry_after is not None:
+        minutes = max(1, round(outcome.retry_after / 60))
         message = f"Too many failed logins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
         return _login_page(settings, error=message, status=429, email=email)
-    user = session.exec(select(User).where(User.email == auth_service.normalise_email(email))).first()
-    # The hash is checked even for an unknown e-mail, so timing does not tell which accounts exist.
-    ok = verify_password(password, user.password_hash if user else None, settings)
-    if user is None or not ok or not user.is_active:
-        auth_service.login_failed(session, keys, user, settings, now, via="dashboard_session")
+    user = outcome.user
+    if user is None:
         return _login_page(settings, error="E-mail or password is wrong.", status=401, email=email)
-    auth_service.clear_failures(session, keys[0])
     if user.role != Role.CLINICIAN:
         message = "This dashboard is for physiotherapists. Patients use the Backstep app; administrators the API."
         return _login_page(settings, error=message, status=403, email=email)
