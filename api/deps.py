@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path, Query, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import Engine
 from sqlmodel import Session, select
@@ -24,6 +24,10 @@ from api.errors import Problem, not_found
 from api.models import CareTeamMember, Patient, Role, User
 from api.schemas import MAX_ROW_ID
 from api.security import decode_access_token
+
+# A row id in a path: ids above the INTEGER keys' range are a 422, never a database error.
+RowIdPath = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]  # an optional id in a query string
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 
@@ -124,7 +128,7 @@ def patient_in_care(session: Session, clinician_id: int, patient_id: int) -> Pat
 def get_patient_in_care(
     clinician: CurrentClinician,
     session: SessionDep,
-    patient_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)],
+    patient_id: RowIdPath,
 ) -> Patient:
     assert clinician.id is not None
     patient = patient_in_care(session, clinician.id, patient_id)

@@ -16,11 +16,11 @@ from api.admin.schemas import (
 )
 from api.admin.service import create_staff_user
 from api.audit import record_audit
-from api.deps import ClockDep, CurrentAdmin, NowDep, SessionDep, SettingsDep
+from api.deps import ClockDep, CurrentAdmin, NowDep, RowIdFilter, SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotencyDep
 from api.models import AuditEvent, Clinic, Role
-from api.schemas import MAX_ROW_ID, Limit, Page, Rfc3339, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page, Rfc3339, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -68,8 +68,8 @@ def create_clinician(
 def list_audit(
     admin: CurrentAdmin,
     session: SessionDep,
-    patient_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
-    actor_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    patient_id: RowIdFilter = None,
+    actor_id: RowIdFilter = None,
     action: Annotated[str | None, Query(max_length=64, description="e.g. read, export, resolve_alert")] = None,
     since: Annotated[Rfc3339 | None, Query(description="events at or after this instant (RFC 3339)")] = None,
     until: Annotated[Rfc3339 | None, Query(description="events before this instant (RFC 3339)")] = None,

@@ -10,21 +10,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Query
+from fastapi import APIRouter, Body, Query
 from sqlalchemy import ColumnElement, and_, case, or_
 from sqlmodel import col, select
 
 from api.alerts.lifecycle import acknowledge_alert, alert_in_care, resolve_alert
 from api.alerts.schemas import AlertAcknowledge, AlertPublic, AlertResolve, AlertTier
 from api.audit import record_audit
-from api.deps import CurrentClinician, NowDep, SessionDep
+from api.deps import CurrentClinician, NowDep, RowIdFilter, RowIdPath, SessionDep
 from api.models import Alert, AlertStatus, CareTeamMember
 from api.rules.types import Tier
-from api.schemas import MAX_ROW_ID, Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(prefix="/clinician/alerts", tags=["clinician"])
 
-AlertId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+AlertId = RowIdPath
 _STATUS_ORDER = {AlertStatus.OPEN: 0, AlertStatus.ACKNOWLEDGED: 1, AlertStatus.RESOLVED: 2}
 _TIER_ORDER = {Tier.EMERGENCY: 0, Tier.URGENT_SAME_DAY: 1, Tier.URGENT_DAYS: 2, Tier.ROUTINE: 3}
 _status_rank = case({str(k): v for k, v in _STATUS_ORDER.items()}, value=col(Alert.status), else_=3)
@@ -50,7 +50,7 @@ def list_alerts(
     now: NowDep,
     status: Annotated[list[AlertStatus] | None, Query()] = None,
     tier: Annotated[list[AlertTier] | None, Query()] = None,
-    patient_id: Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)] = None,
+    patient_id: RowIdFilter = None,
     limit: Limit = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AlertPublic]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Path, Request
+from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from api.audit import record_audit
@@ -28,9 +28,8 @@ from api.dashboard.sessions import (
     start_session,
     tokens_match,
 )
-from api.deps import NowDep, SessionDep, SettingsDep, patient_in_care
+from api.deps import NowDep, RowIdPath, SessionDep, SettingsDep, patient_in_care
 from api.models import Patient, Role
-from api.schemas import MAX_ROW_ID
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
@@ -60,7 +59,7 @@ def get_login(request: Request, session: SessionDep, settings: SettingsDep, now:
 Login = Annotated[LoggedIn, Depends(get_login)]
 
 
-def get_patient(login: Login, session: SessionDep, patient_id: Annotated[int, Path(ge=1, le=MAX_ROW_ID)]) -> Patient:
+def get_patient(login: Login, session: SessionDep, patient_id: RowIdPath) -> Patient:
     assert login.user.id is not None
     patient = patient_in_care(session, login.user.id, patient_id)
     if patient is None:

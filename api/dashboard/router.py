@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, FastAPI, Form, Path, Query, Request
+from fastapi import APIRouter, FastAPI, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import ValidationError
@@ -33,18 +33,17 @@ from api.dashboard.headers import DashboardHeadersMiddleware
 from api.dashboard.pages import STATIC, render
 from api.dashboard.sessions import COOKIE, clear_cookie
 from api.dashboard.views import patient_page
-from api.deps import NowDep, SessionDep, SettingsDep
+from api.deps import NowDep, RowIdPath, SessionDep, SettingsDep
 from api.errors import Problem
 from api.exports.router import download
 from api.exports.service import export_csv, export_fhir
 from api.models import Alert, Invite, Patient
 from api.plans.clinician_router import override_plan
 from api.plans.schemas import PlanOverride
-from api.schemas import MAX_ROW_ID
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-AlertId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
+AlertId = RowIdPath
 Note = Annotated[str, Form(max_length=2000)]
 
 # Messages after a successful action, by a fixed code in the redirect (never user text).

@@ -6,21 +6,19 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Query, Response, status
 from sqlalchemy import and_, or_, update
 from sqlmodel import Session, col, select
 
 from api.audit import record_audit
-from api.deps import CurrentUser, NowDep, SessionDep
+from api.deps import CurrentUser, NowDep, RowIdPath, SessionDep
 from api.errors import not_found
 from api.models import Delivery, DeliveryStatus, Device, DevicePlatform, Notification, Patient, User
 from api.notifications.devices import register_device, retire_device
 from api.notifications.schemas import DeviceCreate, DevicePublic, NotificationPublic
-from api.schemas import MAX_ROW_ID, Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
 
 router = APIRouter(tags=["notifications"])
-
-RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def _patient_id(session: Session, user: User) -> int | None:
@@ -66,7 +64,7 @@ def list_notifications(
 
 
 @router.post("/me/notifications/{notification_id}/read", response_model=NotificationPublic)
-def mark_read(notification_id: RowId, user: CurrentUser, session: SessionDep, now: NowDep) -> Notification:
+def mark_read(notification_id: RowIdPath, user: CurrentUser, session: SessionDep, now: NowDep) -> Notification:
     """Mark one of the caller's notifications read (idempotent: the first read time stays).
 
     A push not yet sent for it (e.g. held by quiet hours) is cancelled: it was seen.
@@ -116,7 +114,7 @@ def create_device(body: DeviceCreate, user: CurrentUser, session: SessionDep, no
 
 
 @router.delete("/me/devices/{device_id}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_device(device_id: RowId, user: CurrentUser, session: SessionDep, now: NowDep) -> Response:
+def delete_device(device_id: RowIdPath, user: CurrentUser, session: SessionDep, now: NowDep) -> Response:
     """Stop pushing to one of the caller's devices; its undelivered pushes are cancelled."""
     device = session.get(Device, device_id)
     if device is None or device.user_id != user.id:
