@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import itertools
 from datetime import datetime
+from typing import Any
 
 from fastapi import FastAPI
 from sqlmodel import Session, select
@@ -130,3 +131,13 @@ def auth(app: FastAPI, user: User) -> dict[str, str]:
 
 def patient_auth(session: Session, app: FastAPI, patient: Patient) -> dict[str, str]:
     return auth(app, patient_user(session, patient))
+
+
+def assert_field_refused(response: Any, loc: list[Any], context: object = None) -> None:
+    """SPEC §4: a 422 problem (application/problem+json) whose errors name ``loc``."""
+    why = context if context is not None else response.text
+    assert response.status_code == 422, why
+    assert response.headers["content-type"] == "application/problem+json", why
+    body = response.json()
+    assert body["code"] == "validation_error", why
+    assert loc in [e["loc"] for e in body["errors"]], (why, body["errors"])
