@@ -48,9 +48,14 @@ class TriageRow(Public):
     )
     classification: Classification = Field(description="as GET /me/progress (CLINICAL_RULES.md §3)")
     adherence_7d: float | None = Field(
-        description="sessions done / planned over 7 days, capped at 1; null without plan"
+        description="sessions done / planned over 7 days, capped at 1; null when nothing was planned: "
+        "no plan (`plan` is null), or no session was due in the 7 days (the plan started today, or was paused)"
     )
-    plan: PlanBrief | None
+    plan: PlanBrief | None = Field(description="null until a plan is assigned (after the STarT Back questionnaire)")
+    not_improving_alerts: list[str] = Field(
+        description="rule codes of the patient's unresolved alerts saying pain is not improving (no_improvement_2w, "
+        "_4w, _6w, persistent_12w, worsening); beside a `completed` plan the dashboard flags the plan for review"
+    )
     last_log_on: date | None
     days_since_last_log: int | None = Field(description="local days since the last log (null: never logged)")
     timezone: str

@@ -39,6 +39,7 @@ from sqlmodel import Session, col, select
 
 from api.alerts.sqldates import add_days, days_between
 from api.clinicians.schemas import OpenAlertCounts, PlanBrief, TriageRow
+from api.clinicians.words import NOT_IMPROVING_RULES
 from api.models import Alert, AlertStatus, CareTeamMember, PainLog, Patient, Plan, User
 from api.plans.adherence import PlanDays, adherence_over, pause_decisions, paused_days, sessions_by_day
 from api.rules._num import exact
@@ -50,6 +51,9 @@ _log = structlog.get_logger("api.clinicians.triage")
 
 ALERT_TIERS = (Tier.EMERGENCY, Tier.URGENT_SAME_DAY, Tier.URGENT_DAYS, Tier.ROUTINE)
 TIER_BY_RANK = (*ALERT_TIERS, Tier.NONE)
+# Unresolved not-improving alerts are counted by rule in the same query (column names
+# are fixed strings, never the codes themselves), so the row can name them.
+NOT_IMPROVING = tuple((f"not_improving_{i}", code) for i, code in enumerate(NOT_IMPROVING_RULES))
 CLASSIFICATION_RANK = {
     Classification.WORSENED: 0,
     Classification.NO_MEANINGFUL_IMPROVEMENT: 1,
@@ -175,6 +179,7 @@ def _ranked(clinician_id: int, zones: Sequence[str], now: datetime, rules: RuleS
         sa.select(
             alert.c.patient_id,
             *(func.sum(case((alert.c.tier == tier.value, 1), else_=0)).label(tier.value) for tier in ALERT_TIERS),
+            *(func.sum(case((alert.c.rule == code, 1), else_=0)).label(name) for name, code in NOT_IMPROVING),
         )
         .select_from(alert.join(team, team.c.id == alert.c.patient_id))
         .where(alert.c.status != AlertStatus.RESOLVED.value)
@@ -200,6 +205,7 @@ def _ranked(clinician_id: int, zones: Sequence[str], now: datetime, rules: RuleS
             sc.label("sc"),
             nc.label("nc"),
             *(n.label(tier.value) for n, tier in zip(tier_counts, ALERT_TIERS, strict=True)),
+            *(func.coalesce(counts.c[name], 0).label(name) for name, _ in NOT_IMPROVING),
             plan.c.id.label("plan_id"),
             plan.c.level,
             plan.c.status,
@@ -303,6 +309,7 @@ def _rows(session: Session, rows: Sequence[sa.RowMapping], rules: RuleSettings) 
                 classification=Classification(r["classification"]),
                 adherence_7d=adherence,
                 plan=PlanBrief(level=r["level"], status=r["status"]) if r["plan_id"] is not None else None,
+                not_improving_alerts=[code for name, code in NOT_IMPROVING if r[name]],
                 last_log_on=r["last_log_on"],
                 days_since_last_log=silent,
                 timezone=r["timezone"],

@@ -75,3 +75,67 @@ STATUS_WORDS: dict[str, str] = {
 
 def rule_words(code: str) -> str:
     return RULE_WORDS.get(code, code.replace("_", " "))
+
+
+# Alerts that say the pain is not getting better. A completed plan ("managed the top level
+# well") beside one of them, or beside a trend that is worse or not improving, is a
+# contradiction a physiotherapist must see: the plan is flagged for review, not shown as
+# a success (README "Clinician dashboard"). Most telling first: that one is named.
+NOT_IMPROVING_RULES: tuple[str, ...] = (
+    RuleCode.PERSISTENT_12W.value,
+    RuleCode.WORSENING.value,
+    RuleCode.NO_IMPROVEMENT_6W.value,
+    RuleCode.NO_IMPROVEMENT_4W.value,
+    RuleCode.NO_IMPROVEMENT_2W.value,
+)
+NOT_IMPROVING_TRENDS: frozenset[str] = frozenset({Classification.WORSENED, Classification.NO_MEANINGFUL_IMPROVEMENT})
+NO_VALUE = "\u2013"  # an en dash where a number is missing
+
+
+def change_words(change: float | None) -> str:
+    """Pain change since week 1 (baseline minus now, positive is better) with its direction
+    in words: ``2.0 better``, ``1.1 worse``, ``no change``; never a bare sign to decode."""
+    if change is None:
+        return NO_VALUE
+    shown = round(change, 1)
+    if shown == 0:
+        return "no change"
+    return f"{abs(shown):.1f} {'better' if shown > 0 else 'worse'}"
+
+
+def plan_review_reason(status: str | None, classification: str, open_rules: list[str]) -> str | None:
+    """Why a completed plan needs review, or None when nothing contradicts it.
+
+    An unresolved not-improving alert comes first (it names the rule); else a trend
+    that is worse or not improving. Only a completed plan is checked: an active plan
+    that is not working is what the weekly review and these alerts already handle.
+    """
+    if status != "completed":
+        return None
+    for code in NOT_IMPROVING_RULES:
+        if code in open_rules:
+            return f"open alert: {rule_words(code)}"
+    if classification in NOT_IMPROVING_TRENDS:
+        return f"pain trend: {CLASSIFICATION_WORDS[classification]}"
+    return None
+
+
+def plan_words(level: int | None, status: str | None, review_reason: str | None) -> str:
+    """The plan in one line (triage list): ``Level 2 · Active``, ``No plan yet``, or a
+    completed plan with the reason it needs review instead of "Completed (maintenance)"."""
+    if level is None or status is None:
+        return "No plan yet"
+    if review_reason is not None:
+        return f"Level {level} · Completed, needs review ({review_reason})"
+    return f"Level {level} · {STATUS_WORDS.get(status, status)}"
+
+
+def exercise_gap_words(plan_status: str | None) -> str:
+    """What to show where an adherence figure is missing, from the same plan state the
+    plan column shows: without a plan there is nothing to adhere to; with one, no session
+    was due in the window (the plan started today, or it was paused)."""
+    if plan_status is None:
+        return "no plan"
+    if plan_status == "paused":
+        return "paused: no sessions due"
+    return "no sessions due"

@@ -15,13 +15,18 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from api.clinicians.words import (
     ACTION_WORDS,
     CLASSIFICATION_WORDS,
+    NO_VALUE,
     STATUS_WORDS,
     TIER_ADVICE,
     TIER_WORDS,
+    change_words,
+    exercise_gap_words,
+    plan_review_reason,
+    plan_words,
     rule_words,
 )
+from api.exercises.dose import dose_text
 
-NO_VALUE = "\u2013"  # an en dash where a number is missing
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
 
@@ -54,10 +59,6 @@ def local_time(moment: datetime | None, timezone: str) -> str:
 
 def one_decimal(value: float | None) -> str:
     return NO_VALUE if value is None else f"{value:.1f}"
-
-
-def signed(value: float | None) -> str:
-    return NO_VALUE if value is None else f"{value:+.1f}"
 
 
 def percent(value: float | None) -> str:
@@ -96,7 +97,8 @@ def environment() -> Environment:
         long_date=long_date,
         local_time=local_time,
         one_decimal=one_decimal,
-        signed=signed,
+        change_words=change_words,
+        dose_text=dose_text,
         percent=percent,
         evidence_lines=evidence_lines,
         tier_words=lambda tier: TIER_WORDS.get(str(tier), str(tier)),
@@ -105,6 +107,9 @@ def environment() -> Environment:
         classification_words=lambda c: CLASSIFICATION_WORDS.get(str(c), str(c)),
         action_words=lambda a: ACTION_WORDS.get(str(a), str(a)),
         status_words=lambda s: STATUS_WORDS.get(str(s), str(s)),
+    )
+    env.globals.update(
+        plan_words=plan_words, plan_review_reason=plan_review_reason, exercise_gap_words=exercise_gap_words
     )
     return env
 

@@ -13,11 +13,17 @@ from api.clinicians.schemas import PatientSummary
 from api.clinicians.summary import SERIES_DAYS, patient_summary
 from api.clinicians.words import ACTION_WORDS, STATUS_WORDS
 from api.models import Alert, AlertStatus, PainLog, Patient, User
+from api.plans.schemas import PlanDecisionPublic
+from api.plans.views import history_page
 from api.rules.settings import RuleSettings
 from api.rules.types import PlanAction
 from exercise_library import get_library
 
 RECENT_LOGS = 14
+# The page shows the plan history in full (the API's summary carries the 10 latest): a
+# year of weekly reviews is about 60 decisions. Beyond this many the page says where the
+# rest are rather than hiding them silently.
+HISTORY_SHOWN = 250
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +34,8 @@ class PatientPage:
     staff_names: dict[int, str]
     chart: dict[str, Any]
     templates: list[tuple[str, str]]
+    history: list[PlanDecisionPublic]
+    history_truncated: bool
 
     @property
     def today(self) -> date:
@@ -84,9 +92,10 @@ def patient_page(session: Session, patient: Patient, now: datetime, rules: RuleS
         .limit(5)
     ).all()
     resolved_public = [AlertPublic.of(a) for a in resolved]
+    history = history_page(session, patient.id, HISTORY_SHOWN, None)
     staff_ids = {
         i for a in (*summary.open_alerts, *resolved_public) for i in (a.acknowledged_by, a.resolved_by) if i is not None
-    } | {d.actor_id for d in summary.plan_history if d.actor_id is not None}
+    } | {d.actor_id for d in history.items if d.actor_id is not None}
     staff = (
         session.exec(select(User.id, User.display_name).where(col(User.id).in_(staff_ids))).all() if staff_ids else []
     )
@@ -98,4 +107,6 @@ def patient_page(session: Session, patient: Patient, now: datetime, rules: RuleS
         staff_names={int(i): name for i, name in staff if i is not None},
         chart=chart_data(summary),
         templates=sorted((t.id, t.name) for t in library.templates.values()),
+        history=history.items,
+        history_truncated=history.next_cursor is not None,
     )

@@ -3,8 +3,12 @@
 Columns: ``date``, ``back_pain``, ``leg_pain`` (empty when not logged), ``sessions`` (exercise
 sessions done that day), ``plan_level`` and ``plan_status`` (as they stood at the end of that
 day; empty before a plan), ``alerts_opened`` (rule codes of the alerts opened that day, with
-their tier, separated by ``;``). Only numbers and codes: no free text, so nothing in it can be
-read as a spreadsheet formula.
+their tier, separated by ``;``), ``prescription`` (the exercises of the plan's level as it
+stood that day: ``exercise-id: dose`` separated by ``;``, each dose written by
+``api.exercises.dose.dose_text`` as on the dashboard; while ``plan_status`` is ``reduced`` or
+``paused`` the patient was given the lighter or relaxation-only version of it). Only numbers,
+codes and the library's dose words: no free text, and no cell starts with ``= + - @``, so
+nothing in it can be read as a spreadsheet formula.
 """
 
 from __future__ import annotations
@@ -13,9 +17,19 @@ import csv
 import io
 from datetime import date, timedelta
 
+from api.exercises.dose import dose_text
 from api.exports.record import PatientRecord
+from exercise_library import get_library
 
-COLUMNS = ("date", "back_pain", "leg_pain", "sessions", "plan_level", "plan_status", "alerts_opened")
+COLUMNS = ("date", "back_pain", "leg_pain", "sessions", "plan_level", "plan_status", "alerts_opened", "prescription")
+
+
+def prescription_cell(template_id: str | None, level: int | None) -> str:
+    """A level's prescription in one cell: ``cat-camel: 2 x 8 reps; bridge: 2 x 8 reps, hold 3 s each``."""
+    if template_id is None or level is None:
+        return ""
+    items = get_library().prescription(template_id, level)
+    return "; ".join(f"{item.exercise_id}: {dose_text(item)}" for item in items)
 
 
 def first_day(record: PatientRecord) -> date:
@@ -31,17 +45,18 @@ def daily_csv(record: PatientRecord) -> str:
     for alert in record.alerts:
         opened.setdefault(record.local(alert.opened_at).date(), []).append(f"{alert.rule} ({alert.tier})")
     # The plan as it stood at the end of each day: the last decision decided on or before it.
-    changes = [(record.local(d.decided_at).date(), d.to_level, d.to_status) for d in record.decisions]
+    changes = [(record.local(d.decided_at).date(), d.template_id, d.to_level, d.to_status) for d in record.decisions]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
+    template: str | None = None
     level: int | None = None
     status: str | None = None
     step = 0
     day = first_day(record)
     while day <= record.today:
         while step < len(changes) and changes[step][0] <= day:
-            _, to_level, to_status = changes[step]
+            _, template, to_level, to_status = changes[step]
             level = to_level if to_level is not None else level
             status = to_status if to_status is not None else status
             step += 1
@@ -55,6 +70,7 @@ def daily_csv(record: PatientRecord) -> str:
                 level if level is not None else "",
                 status or "",
                 ";".join(opened.get(day, [])),
+                prescription_cell(template, level),
             )
         )
         day += timedelta(days=1)

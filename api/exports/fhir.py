@@ -13,7 +13,8 @@ Coding choices (README "Clinician dashboard"):
   recorded on its own day; a back-dated log is given noon of its day (a daily rating has no
   clock time). ``issued`` is always the recording instant.
 - QuestionnaireResponse per screening: the raw answers and the scores as items.
-- CarePlan for the plan: one activity per prescribed exercise, and the walking target.
+- CarePlan for the plan: one activity per prescribed exercise, its dose as the dashboard
+  writes it (``api.exercises.dose.dose_text``), and the walking target.
 - Flag per unresolved alert, coded with the rule code, its tier as a category.
 
 Every resource has a stable ``urn:uuid`` (UUID 5 of its kind and id), so two exports of
@@ -35,6 +36,7 @@ from fhir.resources.R4B.patient import Patient as FhirPatient
 from fhir.resources.R4B.questionnaireresponse import QuestionnaireResponse
 
 from api.clinicians.words import RULE_WORDS, TIER_WORDS, rule_words
+from api.exercises.dose import dose_text
 from api.exports.record import PatientRecord
 from api.models import Alert, PainLog, Screening
 from exercise_library import get_library
@@ -150,15 +152,8 @@ def _care_plan(record: PatientRecord, subject: str) -> tuple[str, CarePlan] | No
     weekly = {"repeat": {"frequency": plan.sessions_per_week, "period": 1, "periodUnit": "wk"}}
     activities: list[dict[str, Any]] = []
     for item in library.prescription(plan.template_id, plan.level):
-        dose = [f"{item.sets} sets"]
-        if item.reps:
-            dose.append(f"{item.reps} repetitions")
-        if item.hold_seconds:
-            dose.append(f"hold {item.hold_seconds} s")
-        if item.minutes:
-            dose.append(f"{item.minutes} min")
         coding = {"system": EXERCISES, "code": item.exercise_id, "display": item.name}
-        detail = {"code": {"coding": [coding], "text": item.name}, "status": status, "description": ", ".join(dose)}
+        detail = {"code": {"coding": [coding], "text": item.name}, "status": status, "description": dose_text(item)}
         activities.append({"detail": {**detail, "scheduledTiming": weekly}})
     if plan.walking_minutes_target:
         walking = {"system": EXERCISES, "code": "daily-walk", "display": "Daily walk"}
