@@ -5,6 +5,8 @@ Shared by the web dashboard and the exports so a code reads the same everywhere.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from api.rules.catalogue import CATALOGUE
 from api.rules.types import Classification, PlanAction, RuleCode, Tier
 
@@ -103,7 +105,7 @@ def change_words(change: float | None) -> str:
     return f"{abs(shown):.1f} {'better' if shown > 0 else 'worse'}"
 
 
-def plan_review_reason(status: str | None, classification: str, open_rules: list[str]) -> str | None:
+def plan_review_reason(status: str | None, classification: str, open_rules: Collection[str]) -> str | None:
     """Why a completed plan needs review, or None when nothing contradicts it.
 
     An unresolved not-improving alert comes first (it names the rule); else a trend
