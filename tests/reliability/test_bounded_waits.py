@@ -208,6 +208,24 @@ def test_probes_answer_while_every_request_slot_waits_on_a_lock(
     assert statuses in ([200, 200], [200, 409])  # the older edit may arrive second: stale
 
 
+@pytest.mark.postgresql_only
+def test_readyz_is_503_not_ready_within_its_own_bound(
+    bounded_app: Callable[..., tuple[FastAPI, TestClient]], database_url: str
+) -> None:
+    """A migration (say) holds alembic_version exclusively: the probe gives up at its bound."""
+    _app, client = bounded_app(readyz_timeout_seconds=0.5)
+    locker = sa.create_engine(database_url, poolclass=sa.pool.NullPool)
+    try:
+        with locker.begin() as connection:
+            connection.exec_driver_sql("LOCK TABLE alembic_version IN ACCESS EXCLUSIVE MODE")
+            response = in_thread(lambda: client.get("/readyz"))
+    finally:
+        locker.dispose()
+    assert response.status_code == 503
+    assert response.json()["code"] == "not_ready"
+    assert client.get("/readyz").status_code == 200
+
+
 def hold_the_patients_rows(app: FastAPI, database_url: str, patient: Patient) -> Callable[[], None]:
     """Lock the patient's pain-log rows from outside the app; returns the release."""
     if app.state.settings.is_sqlite:
