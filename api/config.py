@@ -50,6 +50,37 @@ class Settings(BaseSettings):
         description="requests a process serves at once (others queue): below the 40 worker threads, "
         "at most the PostgreSQL pool (size + overflow)",
     )
+    # Bounded waits: a mobile client gives up after 30 s, so a request must answer (503,
+    # Retry-After) well before that instead of queueing behind a lock or a busy process.
+    request_queue_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=60,
+        description="longest a request waits for one of those slots before a 503 with `Retry-After`",
+    )
+    db_lock_timeout_seconds: float = Field(
+        default=5.0,
+        gt=0,
+        le=600,
+        description="longest a request waits for a lock or a connection (PostgreSQL `lock_timeout`, SQLite busy "
+        "timeout and writer queue, pool checkout); then 503 `database_busy`",
+    )
+    db_statement_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        le=3600,
+        description="longest one SQL statement of a request runs (PostgreSQL `statement_timeout`, SQLite "
+        "interrupt); then 503 `database_busy`",
+    )
+    job_lock_timeout_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="the lock wait bound for scheduled jobs (reminders, deliveries, sweep)"
+    )
+    job_statement_timeout_seconds: float = Field(
+        default=300.0, gt=0, le=86400, description="the statement bound for scheduled jobs"
+    )
+    readyz_timeout_seconds: float = Field(
+        default=2.0, gt=0, le=30, description="bound on `/readyz`'s own database check (connect, wait and query)"
+    )
 
     # Auth
     jwt_secret: str = Field(

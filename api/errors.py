@@ -15,11 +15,12 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from api.db_errors import conflict_of, is_busy, unique_violation
 from api.request_context import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
@@ -146,6 +147,8 @@ def _allowed_methods(request: Request) -> str:
 
 async def _handle_db_unavailable(_request: Request, exc: Exception) -> JSONResponse:
     # The transaction was rolled back by the session scope; nothing was written.
+    if is_busy(exc):
+        return _database_busy(exc)
     _log.error("database_unavailable", error_type=type(exc).__name__)
     return problem_response(
         Problem(
@@ -155,6 +158,31 @@ async def _handle_db_unavailable(_request: Request, exc: Exception) -> JSONRespo
             headers={"Retry-After": "5"},
         )
     )
+
+
+def _database_busy(exc: Exception) -> JSONResponse:
+    # A lock wait, a statement or the wait for a connection ran past its bound
+    # (api.db.Bounds): answered within the bound, so the app can retry before it times out.
+    _log.warning("database_busy", error_type=type(exc).__name__)
+    return problem_response(
+        Problem(
+            503,
+            "database_busy",
+            "The service is busy; nothing was saved. Please retry.",
+            headers={"Retry-After": "5"},
+        )
+    )
+
+
+async def _handle_integrity(request: Request, exc: Exception) -> JSONResponse:
+    # A unique violation is two requests racing past a pre-check: a 409 naming the
+    # constraint, never the values (the driver's message repeats them, e.g. an e-mail).
+    violation = unique_violation(exc)
+    if violation is None:
+        return await _handle_unexpected(request, exc)
+    code, detail = conflict_of(violation)
+    _log.info("unique_violation", constraint=violation.constraint, code=code)
+    return problem_response(Problem(409, code, detail, extra={"constraint": violation.constraint}))
 
 
 async def _handle_unexpected(_request: Request, exc: Exception) -> JSONResponse:
@@ -168,12 +196,13 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _handle_http)
     app.add_exception_handler(OperationalError, _handle_db_unavailable)
     app.add_exception_handler(PoolTimeoutError, _handle_db_unavailable)
+    app.add_exception_handler(IntegrityError, _handle_integrity)
     app.add_exception_handler(DBAPIError, _handle_db_disconnect_or_raise)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
 async def _handle_db_disconnect_or_raise(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DBAPIError)
-    if exc.connection_invalidated:
+    if exc.connection_invalidated or is_busy(exc):
         return await _handle_db_unavailable(request, exc)
     return await _handle_unexpected(request, exc)

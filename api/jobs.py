@@ -8,6 +8,7 @@ database, not the scheduler, is the source of truth for what is due.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from api.alerts.renotify import renotify_due_alerts
 from api.alerts.sweep import run_escalation_sweep
 from api.clock import Clock
 from api.config import Settings
+from api.db import job_engine
 from api.delivery.dispatcher import deliver_due
 from api.delivery.providers import Providers
 from api.plans.sweep import sweep_plans
@@ -69,7 +71,10 @@ JOBS: dict[str, Job] = {
 
 
 def run_job(name: str, ctx: JobContext, now: datetime | None = None) -> JobResult:
+    """Run one job with the job bounds (``BACKSTEP_JOB_*_TIMEOUT_SECONDS``) on every
+    transaction: a sweep batch may wait and run longer than a request, but not forever."""
     at = now or ctx.clock.now()
-    result = JOBS[name](ctx, at)
+    bounded = dataclasses.replace(ctx, engine=job_engine(ctx.engine, ctx.settings))
+    result = JOBS[name](bounded, at)
     _log.info("job_finished", job=name, at=at.isoformat(), **result)
     return result

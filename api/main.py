@@ -18,7 +18,7 @@ from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
 from api.config import Settings, get_settings
 from api.dashboard.router import install_dashboard
-from api.db import DEFERRED_BEGIN, make_engine
+from api.db import DEFERRED_BEGIN, make_engine, make_probe_engine
 from api.errors import Problem, install_error_handlers, problem_response
 from api.exercises.router import router as exercises_router
 from api.jobs import JobContext
@@ -38,6 +38,7 @@ from api.sessions.router import router as sessions_router
 from exercise_library.loader import get_library
 
 API_PREFIX = "/api/v1"
+HEALTH_PATHS = frozenset({"/healthz", "/readyz"})
 _log = structlog.get_logger("api.main")
 
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     configure_logging(settings.log_level, settings.log_json)
     engine = make_engine(settings)
+    probe_engine = make_probe_engine(settings)  # /readyz: never behind the request pool
     clock = Clock(engine, test_clock_enabled=settings.allow_test_clock, cache_seconds=settings.clock_cache_seconds)
 
     @asynccontextmanager
@@ -66,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             if scheduler is not None:
                 scheduler.shutdown(wait=True)
             engine.dispose()
+            probe_engine.dispose()
 
     app = FastAPI(
         title="Backstep API",
@@ -76,11 +79,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.probe_engine = probe_engine
     app.state.clock = clock
     app.state.head_revision = head_revision(settings)
 
     install_error_handlers(app)
-    app.add_middleware(ConcurrencyLimitMiddleware, limit=settings.max_concurrent_requests)
+    app.add_middleware(
+        ConcurrencyLimitMiddleware,
+        limit=settings.max_concurrent_requests,
+        queue_seconds=settings.request_queue_seconds,
+        exempt=HEALTH_PATHS,  # probes answer even when every request slot is taken
+    )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
 
@@ -112,8 +121,8 @@ def _health_router() -> APIRouter:
     router = APIRouter(tags=["health"])
 
     @router.get("/healthz")
-    def healthz() -> dict[str, str]:
-        """Liveness: the process answers."""
+    async def healthz() -> dict[str, str]:
+        """Liveness: the process answers (on the event loop: no worker thread needed)."""
         return {"status": "ok"}
 
     @router.get("/readyz", responses={503: {"content": {"application/problem+json": {}}}})
@@ -121,7 +130,7 @@ def _health_router() -> APIRouter:
         """Readiness: the database answers and is at the latest migration."""
         expected = request.app.state.head_revision
         try:
-            with request.app.state.engine.connect() as connection:
+            with request.app.state.probe_engine.connect() as connection:
                 connection.execution_options(**DEFERRED_BEGIN)
                 current = connection.execute(text("SELECT version_num FROM alembic_version")).scalar()
         except SQLAlchemyError:

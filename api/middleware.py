@@ -15,7 +15,7 @@ import anyio
 import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import BodyTooLarge, problem_response
+from api.errors import BodyTooLarge, Problem, problem_response
 from api.request_context import reset_request_id, set_request_id
 
 _access_log = structlog.get_logger("api.access")
@@ -112,7 +112,8 @@ class BodySizeLimitMiddleware:
 
 
 class ConcurrencyLimitMiddleware:
-    """Serves at most ``limit`` requests at once; the others wait on the event loop.
+    """Serves at most ``limit`` requests at once; the others wait on the event loop, for
+    at most ``queue_seconds``, then get 503 ``server_busy`` with ``Retry-After``.
 
     Why: a sync dependency and a sync handler each take a hop onto anyio's worker
     threads (40 by default). A request that already holds a transaction (row locks, a
@@ -122,21 +123,47 @@ class ConcurrencyLimitMiddleware:
     exactly that). Admitting fewer requests than there are threads, and no more than
     the database pool has connections, always leaves a thread and a connection for
     every admitted request. A waiting request holds neither.
+
+    The wait is bounded because the client's is: an app that gives up after 30 s should
+    hear "busy, retry" before that, not a dropped connection. The probes (``exempt``,
+    ``/healthz`` and ``/readyz``) never queue: an orchestrator must see a process that is
+    alive but saturated as alive, and ``/readyz`` bounds its own database check.
     """
 
-    def __init__(self, app: ASGIApp, limit: int) -> None:
+    def __init__(self, app: ASGIApp, limit: int, queue_seconds: float, exempt: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.limit = limit
+        self.queue_seconds = queue_seconds
+        self.exempt = exempt
         self._semaphore: anyio.Semaphore | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
         if self._semaphore is None:
             self._semaphore = anyio.Semaphore(self.limit)
-        async with self._semaphore:
+        admitted = False
+        with anyio.move_on_after(self.queue_seconds):  # bounds the wait for a slot, not the request
+            await self._semaphore.acquire()
+            admitted = True
+        if not admitted:
+            await self._busy(scope, receive, send)
+            return
+        try:
             await self.app(scope, receive, send)
+        finally:
+            self._semaphore.release()
+
+    async def _busy(self, scope: Scope, receive: Receive, send: Send) -> None:
+        _access_log.warning("request_queue_full", limit=self.limit, waited_seconds=self.queue_seconds)
+        problem = Problem(
+            503,
+            "server_busy",
+            "The service is busy; nothing was saved. Please retry.",
+            headers={"Retry-After": "5"},
+        )
+        await problem_response(problem)(scope, receive, send)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
