@@ -103,7 +103,9 @@ class Settings(BaseSettings):
         default=240, ge=1, description="re-notify the care team of an unacknowledged urgent same-day alert after this"
     )
     delivery_retry_hours: float = Field(
-        default=24.0, gt=0, description="a failing push is retried this long after its first failure, then dead-lettered"
+        default=24.0,
+        gt=0,
+        description="a failing push is retried this long after its first failure, then dead-lettered",
     )
     delivery_safety_retry_hours: float = Field(
         default=72.0,

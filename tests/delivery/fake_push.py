@@ -52,6 +52,12 @@ class FakePush:
     lifetime: float = 120.0
     # "always": the token answers this forever (e.g. a dead token, a broken gateway).
     always: dict[str, Reply] = field(default_factory=dict)
+    # Set: every push (FCM and webhook) is answered with this: a provider-wide outage.
+    outage: Reply | None = None
+    # Each push is answered after this long, so a test can stop the sender mid-batch.
+    answer_delay: float = 0.0
+    # Set once this many pushes were accepted in total (see ``delivered_event``).
+    notify_after: int | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -60,6 +66,7 @@ class FakePush:
         self.received: list[Received] = []
         self.token_fetches = 0
         self.rejected: list[str] = []
+        self.delivered_event = threading.Event()
         self._issued: set[str] = set()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
@@ -114,7 +121,11 @@ class FakePush:
     # --- behaviour -----------------------------------------------------------------
 
     def _next_reply(self, token: str) -> Reply | None:
+        if self.answer_delay:
+            time.sleep(self.answer_delay)
         with self._lock:
+            if self.outage is not None:
+                return self.outage
             if token in self.always:
                 return self.always[token]
             queue = self._queues.get(token)
@@ -125,6 +136,8 @@ class FakePush:
             self.received.append(Received(channel, token, message_id, status))
             if 200 <= status < 300:
                 self.delivered[message_id] += 1
+                if self.notify_after is not None and sum(self.delivered.values()) >= self.notify_after:
+                    self.delivered_event.set()
 
     def _issue_token(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         assertion = (form.get("assertion") or [""])[0]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from datetime import UTC, datetime, timedelta
 
@@ -53,7 +54,7 @@ def test_the_default_policy_keeps_retrying_for_the_whole_window() -> None:
         attempt += 1
         tries.append(at)
     assert tries[-1] == give_up_at
-    gaps = [(b - a).total_seconds() for a, b in zip(tries, tries[1:], strict=False)]
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tries)]
     assert max(gaps) <= 1800.0  # capped: a recovered provider is tried again within 30 minutes
     assert 24 <= len(tries) < 24 * 60  # tens of attempts, not a storm
 
