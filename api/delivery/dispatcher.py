@@ -7,11 +7,11 @@ Short steps, never holding a transaction open across the network:
    moving ``next_attempt_at`` past the lease. Other dispatchers neither see nor wait.
 2. **send** (no transaction): through the platform's ``Notifier``, at most
    ``delivery_concurrency`` at a time.
-3. **record** (one transaction per delivery, right after its own send): sent / retry
-   later (backoff with full jitter inside the retry window, never before
-   ``Retry-After``) / dead letter / device retired. Each update is fenced on the attempt
-   number it claimed, so a dispatcher that lost its lease cannot overwrite the row a
-   newer claim owns.
+3. **record** (right after each send, in one transaction with any others that finished
+   meanwhile): sent / retry later (backoff with full jitter inside the retry window,
+   never before ``Retry-After``) / dead letter / device retired. Each update is fenced
+   on the attempt number it claimed, so a dispatcher that lost its lease cannot
+   overwrite the row a newer claim owns.
 
 One clock: a run is given ``now``; it claims what is due at ``now`` and stamps leases,
 retries and sent times with ``now`` plus the real time the run has taken. A retry is
@@ -138,9 +138,11 @@ def _send_and_record(
             item = waiting.popleft()
             in_flight[pool.submit(_attempt, providers, item, deadline)] = item
         done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-        for future in done:
-            item = in_flight.pop(future)
-            counts.update(record(engine, settings, [item], [future.result()], run_clock(), rng))
+        # Whatever finished meanwhile is committed together (one transaction, not one per
+        # row, when the database is the slower side); nothing new is sent before it is.
+        finished = [(in_flight.pop(future), future.result()) for future in done]
+        items, verdicts = zip(*finished, strict=True)
+        counts.update(record(engine, settings, items, verdicts, run_clock(), rng))
     return counts
 
 
