@@ -133,11 +133,22 @@ class Settings(BaseSettings):
     renotify_urgent_minutes: int = Field(
         default=240, ge=1, description="re-notify the care team of an unacknowledged urgent same-day alert after this"
     )
-    delivery_max_attempts: int = Field(default=8, ge=1, description="push attempts before a delivery is dead-lettered")
-    delivery_backoff_base_seconds: float = Field(
-        default=30.0, gt=0, description="first retry delay (doubles per attempt, with jitter)"
+    delivery_retry_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="a failing push is retried this long after its first failure, then dead-lettered",
     )
-    delivery_backoff_max_seconds: float = Field(default=6 * 3600.0, gt=0, description="longest retry delay")
+    delivery_safety_retry_hours: float = Field(
+        default=72.0,
+        gt=0,
+        description="the same for safety messages and care-team alerts (never shorter than the above)",
+    )
+    delivery_backoff_base_seconds: float = Field(
+        default=30.0, gt=0, description="first retry delay (doubles per attempt, with full jitter)"
+    )
+    delivery_backoff_max_seconds: float = Field(
+        default=1800.0, gt=0, description="longest retry delay, and the longest `Retry-After` honoured"
+    )
     delivery_batch_size: int = Field(default=200, ge=1, description="outbox rows claimed per delivery batch")
     delivery_timeout_seconds: float = Field(default=10.0, gt=0, description="push provider request timeout")
     delivery_concurrency: int = Field(default=8, ge=1, le=64, description="push requests in flight per dispatcher")

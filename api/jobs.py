@@ -50,9 +50,13 @@ def run_reminders(ctx: JobContext, now: datetime) -> JobResult:
 
 
 def run_deliveries(ctx: JobContext, now: datetime) -> JobResult:
-    """Outbox tick: re-notify unacknowledged urgent alerts, deliver pending pushes."""
+    """Outbox tick: re-notify unacknowledged urgent alerts, deliver pending pushes.
+
+    ``now`` is the only clock: claims, leases and retry times all derive from it, so a
+    replay with ``--now T`` makes at most one attempt per delivery.
+    """
     result: JobResult = renotify_due_alerts(ctx.engine, ctx.settings, now)
-    result.update(deliver_due(ctx.engine, ctx.settings, ctx.providers, now, clock=ctx.clock.now))
+    result.update(deliver_due(ctx.engine, ctx.settings, ctx.providers, now))
     return result
 
 

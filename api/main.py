@@ -11,6 +11,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
+from api.admin.dead_letters import router as dead_letters_router
 from api.admin.router import router as admin_router
 from api.alerts.router import router as alerts_router
 from api.auth.router import router as auth_router
@@ -99,6 +100,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         clinicians_router,
         admin_router,
+        dead_letters_router,
         exercises_router,
         plans_router,
         plan_clinician_router,

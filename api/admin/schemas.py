@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import EmailStr
+from pydantic import EmailStr, Field
 
 from api.auth.schemas import Password
 from api.schemas import Name, Public, Rfc3339, RowIdInput, StrictInput
@@ -55,3 +55,24 @@ class TestClockPublic(Public):
 
     now: datetime
     test_clock_enabled: bool
+
+
+class DeadLetterPublic(Public):
+    """A delivery that was given up on: who, what kind, where, and why; never the message text."""
+
+    id: int
+    notification_id: int
+    user_id: int = Field(description="the recipient (patient or clinician) account")
+    kind: str
+    safety: bool
+    platform: str | None = Field(description="`fcm` or `webhook`; null when the device was removed")
+    device_id: int | None
+    device_retired_at: datetime | None
+    status: str = Field(description="`dead`, or `pending` right after a requeue")
+    attempts: int
+    created_at: datetime
+    intended_at: datetime
+    failed_at: datetime | None
+    give_up_at: datetime | None = Field(description="end of the retry window (null: not opened, or reset)")
+    next_attempt_at: datetime
+    last_error: str | None = Field(description="why it was given up: provider status or configuration, no PHI")

@@ -1,9 +1,16 @@
-"""Retry timing: exponential backoff with full jitter, and ``Retry-After`` parsing."""
+"""Retry timing: capped exponential backoff with full jitter inside a retry window, and
+``Retry-After`` parsing.
+
+The retry state lives in the outbox row (``next_attempt_at``, ``give_up_at``), not in a
+sleeping process, so a retry library (tenacity, stamina) has nothing to hold: what is
+needed is one pure function from (failure time, attempt, provider hint, window) to the
+next attempt time, which is ``next_attempt_at`` below.
+"""
 
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 MIN_DELAY_SECONDS = 1.0  # a retry never lands in the tick that failed
@@ -19,12 +26,28 @@ def backoff_delay(attempt: int, base: float, cap: float, rng: random.Random) -> 
     return max(MIN_DELAY_SECONDS, rng.uniform(0.0, ceiling))
 
 
-def retry_delay(attempt: int, retry_after: float | None, base: float, cap: float, rng: random.Random) -> float:
-    """The backoff delay, but never sooner than the provider's ``Retry-After`` (capped)."""
-    delay = backoff_delay(attempt, base, cap, rng)
+def next_attempt_at(
+    failed_at: datetime,
+    attempt: int,
+    retry_after: float | None,
+    give_up_at: datetime,
+    *,
+    base: float,
+    cap: float,
+    rng: random.Random,
+) -> datetime:
+    """When to try again after attempt number ``attempt`` failed at ``failed_at``.
+
+    The jittered backoff, pulled in to ``give_up_at`` so the last try lands at the end of
+    the window (the window is fully used, never overshot by a long delay), but never
+    sooner than the provider's ``Retry-After`` (itself capped at ``cap``, so a bogus
+    header cannot park a message for days) nor within ``MIN_DELAY_SECONDS``.
+    """
+    at = failed_at + timedelta(seconds=backoff_delay(attempt, base, cap, rng))
+    at = min(at, give_up_at)
     if retry_after is not None:
-        delay = max(delay, min(retry_after, cap))
-    return delay
+        at = max(at, failed_at + timedelta(seconds=min(retry_after, cap)))
+    return max(at, failed_at + timedelta(seconds=MIN_DELAY_SECONDS))
 
 
 def parse_retry_after(value: str | None, response_date: str | None, now: datetime) -> float | None:

@@ -1,29 +1,38 @@
 """The outbox dispatcher: claim due deliveries, push them, record what happened.
 
-Three short steps per batch, never holding a transaction open across the network:
+Short steps, never holding a transaction open across the network:
 
-1. **claim** (one transaction): lock due pending rows (``FOR UPDATE SKIP LOCKED`` on
-   PostgreSQL, safety messages first), count the attempt and lease them by moving
-   ``next_attempt_at`` past the lease. Other dispatchers neither see nor wait for them.
-2. **send** (no transaction): in parallel through the platform's ``Notifier``.
-3. **record** (one transaction): sent / retry later (backoff with full jitter, never
-   before ``Retry-After``) / dead letter / device retired. Each update is fenced on the
-   attempt number it claimed, so a dispatcher that lost its lease cannot overwrite the
-   row a newer claim owns.
+1. **claim** (one transaction per batch): lock due pending rows (``FOR UPDATE SKIP
+   LOCKED`` on PostgreSQL, safety messages first), count the attempt and lease them by
+   moving ``next_attempt_at`` past the lease. Other dispatchers neither see nor wait.
+2. **send** (no transaction): through the platform's ``Notifier``, at most
+   ``delivery_concurrency`` at a time.
+3. **record** (right after each send, in one transaction with any others that finished
+   meanwhile): sent / retry later (backoff with full jitter inside the retry window,
+   never before ``Retry-After``) / dead letter / device retired. Each update is fenced
+   on the attempt number it claimed, so a dispatcher that lost its lease cannot
+   overwrite the row a newer claim owns.
 
-Guarantee: at least once, with a stable message id. If a dispatcher dies between send
-and record, the lease expires and the message is sent again with the same id
-(``backstep-delivery-<id>``), which receivers use to drop the copy. Nothing is lost:
-a row leaves ``pending`` only as sent, dead (with ``last_error``) or cancelled.
+One clock: a run is given ``now``; it claims what is due at ``now`` and stamps leases,
+retries and sent times with ``now`` plus the real time the run has taken. A retry is
+therefore always later than ``now``, so one run (``backstep jobs run deliveries --now
+T`` included) makes at most one attempt per delivery, whatever the machine's clock says.
+
+Guarantee: at least once, with a stable message id. A send and its record are at most
+``delivery_concurrency`` deep (a new send starts only when a finished one is recorded),
+so a dispatcher killed mid-batch has at most that many sent-but-unrecorded messages;
+their lease expires and they are sent again with the same id (``backstep-delivery-<id>``,
+also the webhook's ``Idempotency-Key``), which receivers use to drop the copy. Nothing
+is lost: a row leaves ``pending`` only as sent, dead (with ``last_error``) or cancelled.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,14 +44,16 @@ from sqlmodel import Session, col
 
 from api.config import Settings
 from api.db import session_scope
-from api.delivery.backoff import retry_delay
+from api.delivery.backoff import next_attempt_at
 from api.delivery.messages import Outcome, PushMessage, SendResult
 from api.delivery.providers import UNCONFIGURED, Providers
-from api.models import Delivery, DeliveryStatus, Device, Notification
+from api.models import Delivery, DeliveryStatus, Device, Notification, NotificationKind
 from api.notifications.devices import retire_device
 
 _log = structlog.get_logger("api.delivery")
 _PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'")  # a literal, so the partial index always applies
+# Kept for the long retry window whatever their safety flag: what clinicians must see.
+_CARE_TEAM_KINDS = frozenset({NotificationKind.SAFETY, NotificationKind.CARE_TEAM_ALERT})
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +63,7 @@ class Claimed:
     platform: str | None  # None: the device row is gone
     retired: bool
     device_id: int | None
+    give_up_at: datetime | None  # None until the first failure
     message: PushMessage
 
 
@@ -72,34 +84,73 @@ def deliver_due(
     providers: Providers | None,
     now: datetime,
     *,
-    clock: Callable[[], datetime] | None = None,
     rng: random.Random | None = None,
     max_batches: int = 1000,
+    elapsed: Callable[[], float] = time.monotonic,
 ) -> dict[str, int]:
     """Deliver every push due at ``now``; counts per outcome.
 
-    ``clock`` stamps sent/failed times (default: ``now``); ``rng`` drives the jitter.
+    ``rng`` drives the jitter; ``elapsed`` (seconds, monotonic) advances the run's clock
+    from ``now`` while the run lasts.
     """
     if providers is None:
         with Providers(settings) as own:
-            return deliver_due(engine, settings, own, now, clock=clock, rng=rng, max_batches=max_batches)
-    stamp = clock or (lambda: now)
+            return deliver_due(engine, settings, own, now, rng=rng, max_batches=max_batches, elapsed=elapsed)
+    started = elapsed()
+
+    def run_clock() -> datetime:
+        return now + timedelta(seconds=max(0.0, elapsed() - started))
+
     jitter = rng or random.Random()  # noqa: S311 - jitter, not security
     totals: Counter[str] = Counter()
     with ThreadPoolExecutor(max_workers=settings.delivery_concurrency, thread_name_prefix="push") as pool:
         for _ in range(max_batches):
-            claimed = claim(engine, settings, now)
+            claimed = claim(engine, settings, now, leased_at=run_clock())
             if not claimed:
                 break
             deadline = time.monotonic() + settings.delivery_lease_seconds / 2
-            futures = [pool.submit(_attempt, providers, item, deadline) for item in claimed]
-            verdicts = [future.result() for future in futures]
-            totals.update(record(engine, settings, claimed, verdicts, stamp(), jitter))
+            totals.update(_send_and_record(pool, engine, settings, providers, claimed, deadline, run_clock, jitter))
     return {k: totals[k] for k in ("sent", "retry", "dead", "cancelled", "released", "retired_devices")}
 
 
-def claim(engine: Engine, settings: Settings, now: datetime) -> list[Claimed]:
-    """Lock, count and lease up to a batch of due deliveries (safety first)."""
+def _send_and_record(
+    pool: ThreadPoolExecutor,
+    engine: Engine,
+    settings: Settings,
+    providers: Providers,
+    claimed: Sequence[Claimed],
+    deadline: float,
+    run_clock: Callable[[], datetime],
+    rng: random.Random,
+) -> Counter[str]:
+    """Send a batch, committing each outcome as soon as it is known.
+
+    At most ``delivery_concurrency`` deliveries are sent-but-unrecorded at any moment:
+    a new send starts only after a finished one is committed. That bounds what a crash
+    (kill -9, OOM, power) can send twice; the rest of the batch is either committed or
+    never sent.
+    """
+    counts: Counter[str] = Counter()
+    waiting = deque(claimed)
+    in_flight: dict[Future[_Verdict], Claimed] = {}
+    while waiting or in_flight:
+        while waiting and len(in_flight) < settings.delivery_concurrency:
+            item = waiting.popleft()
+            in_flight[pool.submit(_attempt, providers, item, deadline)] = item
+        done, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+        # Whatever finished meanwhile is committed together (one transaction, not one per
+        # row, when the database is the slower side); nothing new is sent before it is.
+        finished = [(in_flight.pop(future), future.result()) for future in done]
+        items, verdicts = zip(*finished, strict=True)
+        counts.update(record(engine, settings, items, verdicts, run_clock(), rng))
+    return counts
+
+
+def claim(engine: Engine, settings: Settings, now: datetime, *, leased_at: datetime | None = None) -> list[Claimed]:
+    """Lock, count and lease up to a batch of deliveries due at ``now`` (safety first).
+
+    The lease runs from ``leased_at`` (the run's clock, default ``now``).
+    """
     table = Delivery.__table__  # type: ignore[attr-defined]
     with session_scope(engine) as session:
         ids: list[int] = []
@@ -121,7 +172,7 @@ def claim(engine: Engine, settings: Settings, now: datetime) -> list[Claimed]:
             .where(table.c.id.in_(ids))
             .values(
                 attempts=table.c.attempts + 1,
-                next_attempt_at=now + timedelta(seconds=settings.delivery_lease_seconds),
+                next_attempt_at=(leased_at or now) + timedelta(seconds=settings.delivery_lease_seconds),
             )
         )
         return _load(session, ids)
@@ -134,6 +185,7 @@ def _load(session: Session, ids: Sequence[int]) -> list[Claimed]:
             col(Delivery.id),
             col(Delivery.attempts),
             col(Delivery.device_id),
+            col(Delivery.give_up_at),
             col(Notification.id).label("notification_id"),
             col(Notification.kind),
             col(Notification.title),
@@ -156,6 +208,7 @@ def _load(session: Session, ids: Sequence[int]) -> list[Claimed]:
             platform=row.platform,  # None when the device row is gone
             retired=row.retired_at is not None,
             device_id=row.device_id,
+            give_up_at=row.give_up_at,
             message=PushMessage(
                 delivery_id=row.id,
                 notification_id=row.notification_id,
@@ -235,13 +288,19 @@ def record(
                 sent_at=bindparam("b_sent_at"),
                 # A success keeps the last failure's time and reason: the row's history.
                 failed_at=sa.func.coalesce(bindparam("b_failed_at", type_=table.c.failed_at.type), table.c.failed_at),
+                give_up_at=sa.func.coalesce(
+                    bindparam("b_give_up_at", type_=table.c.give_up_at.type), table.c.give_up_at
+                ),
                 last_error=sa.func.coalesce(bindparam("b_error", type_=table.c.last_error.type), table.c.last_error),
             ),
             params,
         )
         for device_id, why in retire.items():
+            # Another delivery to the same dead token may have retired it a moment ago.
+            retired_at = session.execute(sa.select(col(Device.retired_at)).where(col(Device.id) == device_id))
+            if retired_at.scalar_one_or_none() is None:
+                counts["retired_devices"] += 1
             retire_device(session, device_id, why[:200], at)
-            counts["retired_devices"] += 1
     return counts
 
 
@@ -257,6 +316,7 @@ def _row_update(
         "b_next": at,
         "b_sent_at": None,
         "b_failed_at": None,
+        "b_give_up_at": None,
         "b_error": None,
     }
     if verdict.kind == "sent":
@@ -268,17 +328,28 @@ def _row_update(
         row.update(b_status=DeliveryStatus.CANCELLED, b_error=verdict.detail)
         return "cancelled", row
     detail = verdict.detail or "failed"
-    if verdict.kind == "retry" and item.attempts < settings.delivery_max_attempts:
-        delay = retry_delay(
-            item.attempts,
-            verdict.retry_after,
-            settings.delivery_backoff_base_seconds,
-            settings.delivery_backoff_max_seconds,
-            rng,
-        )
-        row.update(b_next=at + timedelta(seconds=delay), b_failed_at=at, b_error=detail[:500])
-        return "retry", row
     if verdict.kind == "retry":
-        detail = f"gave up after {item.attempts} attempts: {detail}"
+        hours = retry_hours(settings, item.message)
+        give_up_at = item.give_up_at or at + timedelta(hours=hours)
+        if at < give_up_at:
+            retry_at = next_attempt_at(
+                at,
+                item.attempts,
+                verdict.retry_after,
+                give_up_at,
+                base=settings.delivery_backoff_base_seconds,
+                cap=settings.delivery_backoff_max_seconds,
+                rng=rng,
+            )
+            row.update(b_next=retry_at, b_failed_at=at, b_give_up_at=give_up_at, b_error=detail[:500])
+            return "retry", row
+        detail = f"gave up after {item.attempts} attempts in {hours:g} h: {detail}"
     row.update(b_status=DeliveryStatus.DEAD, b_failed_at=at, b_error=detail[:500])
     return "dead", row
+
+
+def retry_hours(settings: Settings, message: PushMessage) -> float:
+    """How long a failing push is retried: longer for what the care team must not miss."""
+    if message.safety or message.kind in _CARE_TEAM_KINDS:
+        return max(settings.delivery_safety_retry_hours, settings.delivery_retry_hours)
+    return settings.delivery_retry_hours

@@ -133,6 +133,13 @@ class Delivery(SQLModel, table=True):
             sqlite_where=sa.text("status = 'pending'"),
             postgresql_where=sa.text("status = 'pending'"),
         ),
+        # The admins' dead-letter list, newest first, without scanning every sent row.
+        sa.Index(
+            "ix_delivery_dead",
+            "id",
+            sqlite_where=sa.text("status = 'dead'"),
+            postgresql_where=sa.text("status = 'dead'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -146,4 +153,7 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     failed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     last_error: str | None = Field(default=None, max_length=500)
+    # Set at the first failed attempt (first failure + the retry window); a failure at or
+    # after it dead-letters. An admin's requeue clears it, so the retry gets a full window.
+    give_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import sys
 import threading
 import time
 from collections import Counter, deque
@@ -25,6 +26,13 @@ from urllib.parse import parse_qs
 import jwt
 
 GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
+
+
+class _QuietServer(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client killed mid-request (the crash tests do it on purpose) is not an error here."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @dataclass(frozen=True)
@@ -52,6 +60,12 @@ class FakePush:
     lifetime: float = 120.0
     # "always": the token answers this forever (e.g. a dead token, a broken gateway).
     always: dict[str, Reply] = field(default_factory=dict)
+    # Set: every push (FCM and webhook) is answered with this: a provider-wide outage.
+    outage: Reply | None = None
+    # Each push is answered after this long, so a test can stop the sender mid-batch.
+    answer_delay: float = 0.0
+    # Set once this many pushes were accepted in total (see ``delivered_event``).
+    notify_after: int | None = None
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
@@ -60,8 +74,9 @@ class FakePush:
         self.received: list[Received] = []
         self.token_fetches = 0
         self.rejected: list[str] = []
+        self.delivered_event = threading.Event()
         self._issued: set[str] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _QuietServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.serve_forever, name="fake-push", daemon=True)
         self._timer = threading.Timer(self.lifetime, self.stop)
@@ -114,7 +129,11 @@ class FakePush:
     # --- behaviour -----------------------------------------------------------------
 
     def _next_reply(self, token: str) -> Reply | None:
+        if self.answer_delay:
+            time.sleep(self.answer_delay)
         with self._lock:
+            if self.outage is not None:
+                return self.outage
             if token in self.always:
                 return self.always[token]
             queue = self._queues.get(token)
@@ -125,6 +144,8 @@ class FakePush:
             self.received.append(Received(channel, token, message_id, status))
             if 200 <= status < 300:
                 self.delivered[message_id] += 1
+                if self.notify_after is not None and sum(self.delivered.values()) >= self.notify_after:
+                    self.delivered_event.set()
 
     def _issue_token(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
         assertion = (form.get("assertion") or [""])[0]

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from api.delivery.backoff import MIN_DELAY_SECONDS, backoff_delay, parse_retry_after, retry_delay
+from api.delivery.backoff import MIN_DELAY_SECONDS, backoff_delay, next_attempt_at, parse_retry_after
 
 NOW = datetime(2026, 6, 8, 12, 0, tzinfo=UTC)
 
@@ -28,8 +29,34 @@ def test_the_ceiling_doubles_per_attempt() -> None:
 
 def test_retry_after_is_never_undercut_and_is_capped() -> None:
     rng = random.Random(1)
-    assert retry_delay(1, 120.0, 2.0, 600.0, rng) >= 120.0
-    assert retry_delay(1, 10**9, 2.0, 600.0, rng) == 600.0
+    far = NOW + timedelta(days=1)
+    assert next_attempt_at(NOW, 1, 120.0, far, base=2.0, cap=600.0, rng=rng) >= NOW + timedelta(seconds=120)
+    assert next_attempt_at(NOW, 1, 10**9, far, base=2.0, cap=600.0, rng=rng) == NOW + timedelta(seconds=600)
+
+
+@given(attempt=st.integers(1, 60), seed=st.integers(0, 2**32), left=st.floats(0, 7200))
+def test_the_next_attempt_never_overshoots_the_window_nor_lands_in_the_same_second(
+    attempt: int, seed: int, left: float
+) -> None:
+    give_up_at = NOW + timedelta(seconds=left)
+    at = next_attempt_at(NOW, attempt, None, give_up_at, base=30.0, cap=1800.0, rng=random.Random(seed))
+    assert at >= NOW + timedelta(seconds=MIN_DELAY_SECONDS)
+    assert at <= max(give_up_at, NOW + timedelta(seconds=MIN_DELAY_SECONDS))
+
+
+def test_the_default_policy_keeps_retrying_for_the_whole_window() -> None:
+    """Failing every time, attempts continue until the window ends and the last lands on its end."""
+    rng = random.Random(5)
+    give_up_at = NOW + timedelta(hours=24)
+    at, attempt, tries = NOW, 1, [NOW]
+    while at < give_up_at:
+        at = next_attempt_at(at, attempt, None, give_up_at, base=30.0, cap=1800.0, rng=rng)
+        attempt += 1
+        tries.append(at)
+    assert tries[-1] == give_up_at
+    gaps = [(b - a).total_seconds() for a, b in itertools.pairwise(tries)]
+    assert max(gaps) <= 1800.0  # capped: a recovered provider is tried again within 30 minutes
+    assert 24 <= len(tries) < 24 * 60  # tens of attempts, not a storm
 
 
 @pytest.mark.parametrize(

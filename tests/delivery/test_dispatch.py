@@ -67,7 +67,7 @@ def deliveries(session: Session) -> list[Delivery]:
 
 
 def run(engine: Engine, settings: Settings, providers: Providers, at: datetime) -> dict[str, int]:
-    return deliver_due(engine, settings, providers, at, clock=lambda: at, rng=random.Random(3))
+    return deliver_due(engine, settings, providers, at, rng=random.Random(3), elapsed=lambda: 0.0)
 
 
 def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retired(
@@ -79,7 +79,7 @@ def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retir
     service_account_key: ServiceAccountKey,
     fake: FakePush,
 ) -> None:
-    settings = settings_for(database_url, tmp_path, service_account_key, fake, delivery_max_attempts=4)
+    settings = settings_for(database_url, tmp_path, service_account_key, fake, delivery_retry_hours=1.0)
     fcm, hook = DevicePlatform.FCM, DevicePlatform.WEBHOOK
     devices = devices_with_messages(
         app,
@@ -112,7 +112,7 @@ def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retir
         run(engine, settings, providers, T0 + timedelta(seconds=60))
         assert fake.attempts_for("fcm-throttled") == attempts_before  # not retried early
         at = T0
-        for _ in range(8):  # rounds far enough apart for any backoff
+        for _ in range(8):  # rounds far enough apart for any backoff, past the 1-hour window
             at += timedelta(minutes=30)
             run(engine, settings, providers, at)
     assert fake.token_fetches == 1  # the access token was cached across every round
@@ -135,8 +135,10 @@ def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retir
         statuses = {d.status for d in by_token[token]}
         assert DeliveryStatus.DEAD in statuses and statuses <= {DeliveryStatus.DEAD, DeliveryStatus.CANCELLED}
     for row in by_token["hook-broken"]:  # the dead letter, visible with its reason
-        assert row.status == DeliveryStatus.DEAD and row.attempts == 4 and row.failed_at is not None
-        assert row.last_error == "gave up after 4 attempts: webhook HTTP 500"
+        # Failed at T0, retried (T0+60 s, +30 min) for the whole hour, then given up at its end.
+        assert row.status == DeliveryStatus.DEAD and row.attempts == 4
+        assert row.failed_at == T0 + timedelta(hours=1) and row.give_up_at == T0 + timedelta(hours=1)
+        assert row.last_error == "gave up after 4 attempts in 1 h: webhook HTTP 500"
     assert sum(fake.delivered.values()) == 10
     assert fake.rejected == []  # every webhook carried a valid, fresh signature
 
