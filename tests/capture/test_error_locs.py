@@ -25,9 +25,9 @@ def assert_path_into(sent: Any, error: dict[str, Any]) -> None:
     value = sent
     for position, part in enumerate(loc[1:], start=1):
         last = position == len(loc) - 1
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, list) and type(part) is int and 0 <= part < len(value):
+        is_key = isinstance(value, dict) and part in value
+        is_index = isinstance(value, list) and type(part) is int and 0 <= part < len(value)
+        if is_key or is_index:
             value = value[part]
         else:
             assert last and error["msg"] == "Field required" and isinstance(value, dict), error
