@@ -164,9 +164,7 @@ def test_start_back_names_every_missing_answer(
     answers = {k: v for k, v in START_BACK.items() if k not in ("q3", "q7", "q9")}
     response = client.post(SCREENINGS, json={"instrument": "start_back", "answers": answers}, headers=headers)
     assert response.status_code == 422
-    assert [e["loc"] for e in response.json()["errors"]] == [
-        ["body", "answers", name] for name in ("q3", "q7", "q9")
-    ]
+    assert [e["loc"] for e in response.json()["errors"]] == [["body", "answers", name] for name in ("q3", "q7", "q9")]
     assert rows(session, Screening) == 0
     session.rollback()
     assert session.get(Patient, patient.id).risk_group is None  # type: ignore[union-attr]
