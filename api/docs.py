@@ -1,7 +1,7 @@
-"""README sections generated from the code: ``python -m api.docs`` rewrites them.
+"""README and docs/ sections generated from the code: ``python -m api.docs`` rewrites them.
 
-``tests/test_docs.py`` fails when README.md and the code disagree, so the
-configuration table and the rule catalogue cannot drift.
+``tests/test_docs.py`` and ``tests/test_contract_docs.py`` fail when the documents and the
+code disagree, so the configuration table and the rule catalogue cannot drift.
 """
 
 from __future__ import annotations
@@ -14,10 +14,17 @@ from pathlib import Path
 from api.config import settings_markdown
 from api.rules.catalogue import render_markdown
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
+DOCS = {"clinical-rules": ROOT / "docs" / "clinical-rules.md"}
 BLOCKS: dict[str, Callable[[], str]] = {
     "settings-table": settings_markdown,
     "rule-catalogue": render_markdown,
+}
+# Every generated block, by the file that holds it.
+FILES: dict[Path, dict[str, Callable[[], str]]] = {
+    README: BLOCKS,
+    DOCS["clinical-rules"]: {"rule-catalogue": render_markdown},
 }
 
 
@@ -32,8 +39,8 @@ def read_block(text: str, name: str) -> str:
     return match.group(2).strip()
 
 
-def write_blocks(text: str) -> str:
-    for name, render in BLOCKS.items():
+def write_blocks(text: str, blocks: dict[str, Callable[[], str]] = BLOCKS) -> str:
+    for name, render in blocks.items():
         read_block(text, name)  # the markers must exist
         content = render().strip()
 
@@ -45,8 +52,9 @@ def write_blocks(text: str) -> str:
 
 
 def main() -> int:
-    README.write_text(write_blocks(README.read_text()))
-    print(f"rewrote {', '.join(BLOCKS)} in {README}")
+    for path, blocks in FILES.items():
+        path.write_text(write_blocks(path.read_text(), blocks))
+        print(f"rewrote {', '.join(blocks)} in {path}")
     return 0
 
 

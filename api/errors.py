@@ -101,7 +101,8 @@ def problem_response(problem: Problem) -> JSONResponse:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     errors = []
     for err in exc.errors():
-        loc = [part for part in err.get("loc", ()) if not isinstance(part, str) or part]
+        raw = [part for part in err.get("loc", ()) if not isinstance(part, str) or part]
+        loc = request_loc(raw, exc.body, missing=err.get("type") == "missing")
         msg = str(err.get("msg", "invalid value"))
         if err.get("type") == "extra_forbidden":
             msg = "unknown field"
@@ -110,6 +111,43 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             loc.append(str(err.get("ctx", {}).get("discriminator", "")).strip("'"))
         errors.append({"loc": loc, "msg": msg})
     return errors
+
+
+def request_loc(loc: Sequence[str | int], body: Any, *, missing: bool = False) -> list[str | int]:
+    """A validation error's location as a path into the JSON the client sent.
+
+    Pydantic's locations also name the schema: a discriminated union adds its tag
+    (``body.red_flags.answers.x`` for ``{"instrument": "red_flags", "answers": {...}}``)
+    and a plain union the member tried (``int``, ``function-after[...]``). Those segments
+    are dropped by walking the location along the body: a segment stays when it is a key
+    or an index of the value reached so far, or when it names the missing field that
+    ends the path. Locations outside the body (``path``, ``query``) are already paths.
+    """
+    if not loc or loc[0] != "body":
+        return list(loc)
+    path: list[str | int] = ["body"]
+    value = body
+    rest = list(loc[1:])
+    for position, part in enumerate(rest):
+        last = position == len(rest) - 1
+        if isinstance(value, dict):
+            # A tag equal to another field's value (`instrument`) is the union, not a key,
+            # unless the path ends there (then it names the key itself).
+            is_tag = not last and isinstance(part, str) and part in _string_values(value)
+            if part in value and not is_tag:
+                path.append(part)
+                value = value[part]
+                continue
+            if last and missing:
+                path.append(part)
+        elif isinstance(value, list) and type(part) is int and 0 <= part < len(value):
+            path.append(part)
+            value = value[part]
+    return path
+
+
+def _string_values(mapping: dict[Any, Any]) -> set[str]:
+    return {v for v in mapping.values() if isinstance(v, str)}
 
 
 async def _handle_problem(_request: Request, exc: Exception) -> JSONResponse:

@@ -27,6 +27,7 @@ from api.logs import configure_logging
 from api.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
 from api.migrations import head_revision
 from api.notifications.router import router as notifications_router
+from api.openapi import finish_openapi, operation_id
 from api.pain_logs.router import router as pain_logs_router
 from api.patients.router import router as patients_router
 from api.plans.clinician_router import router as plan_clinician_router
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Back-pain self-management: pain logs, graded exercise plans, escalation to physiotherapists.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        generate_unique_id_function=operation_id,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -116,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(_health_router())
     install_dashboard(app)  # web pages for clinicians under /dashboard (not in the OpenAPI schema)
     document_problems(app)
+    finish_openapi(app)  # after the problems: it prunes and rewrites the finished document
     return app
 
 

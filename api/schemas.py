@@ -31,9 +31,13 @@ class StrictInput(BaseModel):
 
 
 class Public(BaseModel):
-    """Base for response bodies (read from ORM rows)."""
+    """Base for response bodies (read from ORM rows).
 
-    model_config = ConfigDict(from_attributes=True)
+    Every field is always sent, defaults too, so the response schemas list every field
+    as required: a generated client need not treat them as possibly absent.
+    """
+
+    model_config = ConfigDict(from_attributes=True, json_schema_serialization_defaults_required=True)
 
 
 def _must_be_str(kind: str) -> Any:
@@ -112,6 +116,8 @@ TimeZoneName = Annotated[str, StringConstraints(strict=True, max_length=64), Aft
 
 class Page(BaseModel, Generic[T]):
     """A cursor-paginated list."""
+
+    model_config = ConfigDict(json_schema_serialization_defaults_required=True)
 
     items: list[T]
     next_cursor: str | None = None

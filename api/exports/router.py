@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep
 from api.exports.service import FHIR_JSON, Export, export_csv, export_fhir
@@ -25,17 +28,42 @@ def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[
     return {200: {"content": {media_type: {"schema": schema}}, "description": description}}
 
 
-_BUNDLE = {
-    "type": "object",
-    "required": ["resourceType", "type"],
-    "properties": {"resourceType": {"const": "Bundle"}, "type": {"const": "collection"}, "entry": {"type": "array"}},
-}
+class FhirResource(BaseModel):
+    """One FHIR R4B resource; every element beyond ``resourceType`` and ``id`` is FHIR's own."""
+
+    model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
+
+    resourceType: Literal["Patient", "Observation", "QuestionnaireResponse", "CarePlan", "Flag"]
+    id: str
+
+
+class FhirBundleEntry(BaseModel):
+    fullUrl: str = Field(description="`urn:uuid:` URL, stable across exports; references point at it")
+    resource: FhirResource
+
+
+class FhirBundle(BaseModel):
+    """A FHIR R4B ``collection`` Bundle: the Patient first, then pain Observations,
+    QuestionnaireResponses, the CarePlan and a Flag per open alert."""
+
+    resourceType: Literal["Bundle"]
+    id: str
+    type: Literal["collection"]
+    timestamp: datetime = Field(description="when the export was made, in the patient's UTC offset")
+    entry: list[FhirBundleEntry]
+
+
+class FhirJsonResponse(JSONResponse):
+    """Names the media type in the OpenAPI document; the handler sends the checked body as is."""
+
+    media_type = FHIR_JSON
 
 
 @router.get(
     "/export.fhir",
-    response_class=Response,
-    responses=_content(FHIR_JSON, _BUNDLE, "a FHIR R4B Bundle (collection) of the patient's record"),
+    response_class=FhirJsonResponse,
+    response_model=None,
+    responses={200: {"model": FhirBundle, "description": "a FHIR R4B Bundle (collection) of the patient's record"}},
 )
 def export_patient_fhir(
     patient: PatientInCare, clinician: CurrentClinician, session: SessionDep, now: NowDep

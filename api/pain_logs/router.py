@@ -73,7 +73,7 @@ def put_pain_log(
             409,
             "stale_write",
             "a newer version of this log is stored; the stored log is attached",
-            extra={"log": PainLogPublic.of(written.log).model_dump(mode="json")},
+            extra={"log": PainLogPublic.of(written.log).model_dump(mode="json", by_alias=True)},
         )
     if written.wrote:
         # The patient row first: every capture write locks it before alerts and the plan.

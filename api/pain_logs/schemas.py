@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
 from api.models import PainLog
 from api.rules.types import MedicationClass, Symptom, Tier
@@ -70,6 +70,11 @@ class PainLogSyncItem(PainLogWrite):
 
 
 class MedicationPublic(Public):
+    # Serialised as ``class`` wherever it is dumped (a 409 body too), never as ``class_``.
+    model_config = ConfigDict(
+        from_attributes=True, serialize_by_alias=True, json_schema_serialization_defaults_required=True
+    )
+
     class_: MedicationClass = Field(alias="class")
 
 

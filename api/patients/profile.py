@@ -18,25 +18,29 @@ EARLIEST_EPISODE = date(1900, 1, 1)
 
 
 def _errors(body: MeUpdate, patient: Patient | None, now: datetime) -> list[dict[str, Any]]:
-    given = body.model_fields_set
-    errors: list[dict[str, Any]] = []
+    changes = body.patient_changes()
+    errors: list[dict[str, Any]] = [
+        {"loc": loc, "msg": "given both at the top level and in `patient`; give it once"}
+        for name in body.given_twice()
+        for loc in (["body", name], ["body", "patient", name])
+    ]
     if patient is None:
-        errors += [
-            {"loc": ["body", name], "msg": "only patients have this profile field"}
-            for name in sorted(given & PATIENT_FIELDS)
-        ]
+        locs = sorted((loc for _value, loc in changes.values()), key=str)
+        errors += [{"loc": loc, "msg": "only patients have this profile field"} for loc in locs]
         return errors
-    zone = ZoneInfo(body.timezone if "timezone" in given and body.timezone else patient.timezone)
+    timezone = changes.get("timezone", (None, []))[0]
+    zone = ZoneInfo(timezone or patient.timezone)
     today = now.astimezone(zone).date()
-    if "birth_year" in given and body.birth_year is not None and body.birth_year > today.year:
-        errors.append({"loc": ["body", "birth_year"], "msg": "cannot be in the future"})
-    started = body.episode_started_on if "episode_started_on" in given else None
-    if started is not None:
-        birth_year = body.birth_year if "birth_year" in given else patient.birth_year
-        if started > today:
-            errors.append({"loc": ["body", "episode_started_on"], "msg": "cannot be in the future"})
-        elif started < EARLIEST_EPISODE or (birth_year is not None and started.year < birth_year):
-            errors.append({"loc": ["body", "episode_started_on"], "msg": "cannot be before the birth year"})
+    birth = changes.get("birth_year")
+    if birth is not None and birth[0] is not None and birth[0] > today.year:
+        errors.append({"loc": birth[1], "msg": "cannot be in the future"})
+    started = changes.get("episode_started_on")
+    if started is not None and started[0] is not None:
+        birth_year = birth[0] if birth is not None else patient.birth_year
+        if started[0] > today:
+            errors.append({"loc": started[1], "msg": "cannot be in the future"})
+        elif started[0] < EARLIEST_EPISODE or (birth_year is not None and started[0].year < birth_year):
+            errors.append({"loc": started[1], "msg": "cannot be before the birth year"})
     return errors
 
 
@@ -56,8 +60,7 @@ def update_profile(
         session.add(user)
         changed.append("display_name")
     if patient is not None:
-        for name in sorted(given & PATIENT_FIELDS):
-            value = getattr(body, name)
+        for name, (value, _loc) in sorted(body.patient_changes().items()):
             if getattr(patient, name) != value:
                 setattr(patient, name, value)
                 changed.append(name)

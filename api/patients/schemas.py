@@ -37,14 +37,13 @@ class MePublic(Public):
 NOT_GIVEN: Any = None
 
 
-class MeUpdate(StrictInput):
-    """Partial profile update: only the fields given change.
+class PatientUpdate(StrictInput):
+    """The patient profile fields a patient may change; only the fields given change.
 
     ``birth_year`` and ``episode_started_on`` may be set to null to clear them; the
     other fields always have a value, so null is refused for them.
     """
 
-    display_name: Name = NOT_GIVEN
     timezone: TimeZoneName = Field(default=NOT_GIVEN, description="IANA zone, e.g. Europe/London")
     birth_year: BirthYear | None = Field(default=None, description="not in the future; null clears it")
     episode_started_on: IsoDate | None = Field(
@@ -54,6 +53,35 @@ class MeUpdate(StrictInput):
     osteoporosis_or_steroids: StrictBool = Field(
         default=NOT_GIVEN, description="osteoporosis, or long-term oral steroid use"
     )
+
+
+class MeUpdate(PatientUpdate):
+    """Partial profile update, in the shape ``GET /me`` answers: ``{"patient": {...}, "display_name"}``.
+
+    The patient fields may also be given at the top level (the original flat form); a
+    field given both ways is refused.
+    """
+
+    display_name: Name = NOT_GIVEN
+    patient: PatientUpdate = Field(
+        default=NOT_GIVEN, description="patient profile fields, as in the `patient` object of `GET /me`"
+    )
+
+    def patient_changes(self) -> dict[str, tuple[Any, list[str | int]]]:
+        """Each patient field given, flat or nested, with its value and its place in the request."""
+        changes: dict[str, tuple[Any, list[str | int]]] = {
+            name: (getattr(self, name), ["body", name]) for name in self.model_fields_set & PATIENT_FIELDS
+        }
+        if "patient" in self.model_fields_set:
+            for name in self.patient.model_fields_set:
+                changes[name] = (getattr(self.patient, name), ["body", "patient", name])
+        return changes
+
+    def given_twice(self) -> list[str]:
+        """Patient fields given both flat and nested (refused: which one would win is a guess)."""
+        if "patient" not in self.model_fields_set:
+            return []
+        return sorted(self.model_fields_set & self.patient.model_fields_set)
 
 
 PATIENT_FIELDS = frozenset(

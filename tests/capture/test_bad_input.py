@@ -127,22 +127,22 @@ START_BACK = {f"q{i}": False for i in range(1, 9)} | {"q9": "slightly"}
 @pytest.mark.parametrize(
     ("body", "loc"),
     [
-        ({"instrument": "start_back", "answers": START_BACK | {"q1": 1}}, ["body", "start_back", "answers", "q1"]),
-        ({"instrument": "start_back", "answers": START_BACK | {"q1": "true"}}, ["body", "start_back", "answers", "q1"]),
+        ({"instrument": "start_back", "answers": START_BACK | {"q1": 1}}, ["body", "answers", "q1"]),
+        ({"instrument": "start_back", "answers": START_BACK | {"q1": "true"}}, ["body", "answers", "q1"]),
         (
             {"instrument": "start_back", "answers": START_BACK | {"q9": "a_lot"}},
-            ["body", "start_back", "answers", "q9"],
+            ["body", "answers", "q9"],
         ),
-        ({"instrument": "start_back", "answers": START_BACK | {"q10": True}}, ["body", "start_back", "answers", "q10"]),
-        ({"instrument": "start_back", "answers": START_BACK, "extra": 1}, ["body", "start_back", "extra"]),
-        ({"instrument": "odi", "answers": {"s1": 6}}, ["body", "odi", "answers", "s1"]),
-        ({"instrument": "odi", "answers": {"s1": True}}, ["body", "odi", "answers", "s1"]),
-        ({"instrument": "odi", "answers": {"s1": "3"}}, ["body", "odi", "answers", "s1"]),
-        ({"instrument": "odi", "answers": {"s11": 3}}, ["body", "odi", "answers", "s11"]),
-        ({"instrument": "red_flags", "answers": {"fever": "no"}}, ["body", "red_flags", "answers", "fever"]),
+        ({"instrument": "start_back", "answers": START_BACK | {"q10": True}}, ["body", "answers", "q10"]),
+        ({"instrument": "start_back", "answers": START_BACK, "extra": 1}, ["body", "extra"]),
+        ({"instrument": "odi", "answers": {"s1": 6}}, ["body", "answers", "s1"]),
+        ({"instrument": "odi", "answers": {"s1": True}}, ["body", "answers", "s1"]),
+        ({"instrument": "odi", "answers": {"s1": "3"}}, ["body", "answers", "s1"]),
+        ({"instrument": "odi", "answers": {"s11": 3}}, ["body", "answers", "s11"]),
+        ({"instrument": "red_flags", "answers": {"fever": "no"}}, ["body", "answers", "fever"]),
         ({"instrument": "phq9", "answers": {}}, ["body", "instrument"]),
         ({"answers": START_BACK}, ["body", "instrument"]),
-        ({"instrument": "start_back"}, ["body", "start_back", "answers"]),
+        ({"instrument": "start_back"}, ["body", "answers"]),
     ],
 )
 def test_bad_screenings(
@@ -164,9 +164,7 @@ def test_start_back_names_every_missing_answer(
     answers = {k: v for k, v in START_BACK.items() if k not in ("q3", "q7", "q9")}
     response = client.post(SCREENINGS, json={"instrument": "start_back", "answers": answers}, headers=headers)
     assert response.status_code == 422
-    assert [e["loc"] for e in response.json()["errors"]] == [
-        ["body", "start_back", "answers", name] for name in ("q3", "q7", "q9")
-    ]
+    assert [e["loc"] for e in response.json()["errors"]] == [["body", "answers", name] for name in ("q3", "q7", "q9")]
     assert rows(session, Screening) == 0
     session.rollback()
     assert session.get(Patient, patient.id).risk_group is None  # type: ignore[union-attr]

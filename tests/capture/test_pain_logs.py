@@ -113,6 +113,21 @@ def test_a_stale_write_is_409_with_the_stored_log_and_changes_nothing(
     assert session.exec(select(PainLog.back_pain)).one() == 3
 
 
+def test_the_stale_log_is_spelled_like_every_other_log(
+    client: TestClient, patient: Patient, headers: dict[str, str]
+) -> None:
+    """The 409's stored log has the shape of the 200/201 and the sync's: `class`, never `class_`."""
+    stored = put(client, headers, day(0), log_body(3, at=100, medications=[{"class": "nsaid"}]))
+    stale = put(client, headers, day(0), log_body(9, at=50))
+    assert stale.status_code == 409
+    assert stale.json()["log"] == stored.json()["log"]
+    assert stale.json()["log"]["medications"] == [{"class": "nsaid"}]
+    synced = client.post(
+        f"{ME}/sync", json={"pain_logs": [log_body(9, at=50) | {"log_date": day(0).isoformat()}]}, headers=headers
+    )
+    assert synced.json()["results"][0]["log"] == stored.json()["log"]
+
+
 @pytest.mark.parametrize(("offset", "accepted"), [(0, True), (-30, True), (-31, False), (1, False)])
 def test_back_dating_window_in_the_patients_zone(
     client: TestClient, session: Session, patient: Patient, headers: dict[str, str], offset: int, accepted: bool

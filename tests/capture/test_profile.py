@@ -111,3 +111,63 @@ def test_staff_change_their_name_only(client: TestClient, app: FastAPI, session:
     assert response.json()["errors"] == [{"loc": ["body", "timezone"], "msg": "only patients have this profile field"}]
     session.expire_all()
     assert session.get(User, clinician.id).display_name == "Dr Who"  # type: ignore[union-attr]
+
+
+def test_the_nested_shape_of_get_me_is_accepted(
+    client: TestClient, session: Session, patient: Patient, headers: dict[str, str]
+) -> None:
+    """SPEC §3: GET and PATCH /me share the shape `{display_name, patient: {...}}`."""
+    before = client.get(ME, headers=headers).json()
+    body = {"display_name": "Ann", "patient": {"timezone": "Europe/Paris", "birth_year": 1961, "cancer_history": True}}
+    response = client.patch(ME, json=body, headers=headers)
+    assert response.status_code == 200, response.text
+    after = response.json()
+    assert after["display_name"] == "Ann"
+    assert after["patient"] == before["patient"] | body["patient"]
+    session.rollback()
+    event = session.exec(select(AuditEvent).where(AuditEvent.action == "update")).one()
+    assert event.detail == {"fields": ["display_name", "birth_year", "cancer_history", "timezone"]}
+    cleared = client.patch(ME, json={"patient": {"birth_year": None}}, headers=headers).json()
+    assert cleared["patient"]["birth_year"] is None
+
+
+@pytest.mark.parametrize(
+    ("body", "locs"),
+    [
+        ({"patient": {"birth_year": 2027}}, [["body", "patient", "birth_year"]]),
+        ({"patient": {"episode_started_on": "2026-03-03"}}, [["body", "patient", "episode_started_on"]]),
+        ({"patient": {"timezone": None}}, [["body", "patient", "timezone"]]),
+        ({"patient": {"risk_group": "low"}}, [["body", "patient", "risk_group"]]),
+        ({"patient": None}, [["body", "patient"]]),
+        ({"patient": {"display_name": "Ann"}}, [["body", "patient", "display_name"]]),
+        (
+            {"timezone": "Europe/Paris", "patient": {"timezone": "Europe/Rome"}},
+            [["body", "timezone"], ["body", "patient", "timezone"]],
+        ),
+    ],
+)
+def test_bad_nested_profile_input(
+    client: TestClient,
+    session: Session,
+    patient: Patient,
+    headers: dict[str, str],
+    body: dict[str, Any],
+    locs: list[list[str]],
+) -> None:
+    before = client.get(ME, headers=headers).json()
+    response = client.patch(ME, json={"display_name": "Changed", **body}, headers=headers)
+    assert response.status_code == 422, response.text
+    assert [e["loc"] for e in response.json()["errors"]] == locs
+    assert client.get(ME, headers=headers).json() == before
+    assert rows(session, AuditEvent) == 0
+
+
+def test_staff_cannot_set_nested_patient_fields(
+    client: TestClient, app: FastAPI, session: Session, clock_at_start: None
+) -> None:
+    headers = auth(app, make_clinician(session, app))
+    response = client.patch(ME, json={"patient": {"timezone": "Europe/Paris"}}, headers=headers)
+    assert response.status_code == 422
+    assert response.json()["errors"] == [
+        {"loc": ["body", "patient", "timezone"], "msg": "only patients have this profile field"}
+    ]
