@@ -30,6 +30,8 @@ def ensure_sqlite_directory(database_url: str) -> None:
 
 
 def make_engine(settings: Settings) -> Engine:
+    """The application's engine. ``hide_parameters``: an error's text never carries bound
+    values (notes, e-mails, password hashes), whoever logs or prints it."""
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
         ensure_sqlite_directory(settings.database_url)
@@ -39,6 +41,7 @@ def make_engine(settings: Settings) -> Engine:
             # One connection per checkout: SQLite connections are cheap and a pool of them
             # only hides "database is locked" behind reuse across threads.
             poolclass=NullPool,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         gate = _WriterGate()
@@ -53,6 +56,7 @@ def make_engine(settings: Settings) -> Engine:
         max_overflow=settings.db_max_overflow,
         pool_pre_ping=True,
         pool_recycle=1800,
+        hide_parameters=True,
     )
 
 
