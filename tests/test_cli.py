@@ -29,7 +29,8 @@ def scratch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 
 def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["migrate"]) == 0
-    assert cli.main(["create-user", "--role", "admin", "--email", "Root@Example.org", "--password", "staff-room-kettle"]) == 0
+    admin = ["create-user", "--role", "admin", "--email", "Root@Example.org", "--password", "staff-room-kettle"]
+    assert cli.main(admin) == 0
     created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert created["role"] == "admin"
 
