@@ -25,6 +25,7 @@ from api.main import create_app
 from api.models import Patient
 from api.pain_logs import router as pain_logs_router
 from api.pain_logs import sync as sync_module
+from api.pain_logs.service import upsert_pain_log
 from tests.capture.helpers import ME, START, day, log_body, set_clock
 from tests.conftest import open_session, test_settings
 from tests.factories import PASSWORD, make_patient, patient_auth
@@ -79,7 +80,7 @@ def test_no_marker_reaches_any_log(
     # 2. A failing statement with the note as a bound value (ProgrammingError on
     #    PostgreSQL, OperationalError on SQLite), then an outage whose driver message
     #    quotes the note and names the e-mail.
-    real_upsert = pain_logs_router.upsert_pain_log
+    real_upsert = upsert_pain_log
 
     def upsert_then_bad_sql(db: Session, *args: Any) -> Any:
         written = real_upsert(db, *args)
@@ -112,7 +113,7 @@ def test_no_marker_reaches_any_log(
     assert nul_note.status_code == 422
 
     # 5. A sync with a NUL item and an item the database refuses.
-    real_sync_upsert = sync_module.upsert_pain_log
+    real_sync_upsert = upsert_pain_log
 
     def sync_upsert_then_fail(db: Session, owner: Patient, log_date: Any, body: Any, now: Any) -> Any:
         written = real_sync_upsert(db, owner, log_date, body, now)

@@ -13,10 +13,12 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.models import AuditEvent, ExerciseSession, PainLog, Patient
 from api.pain_logs import sync as sync_module
+from api.pain_logs.service import upsert_pain_log
+from api.sessions.service import record_session
 from tests.capture.helpers import ME, day, log_body, rows, session_body
 
 SYNC = f"{ME}/sync"
@@ -55,7 +57,7 @@ def test_unstorable_text_rejects_only_its_item(
     assert [e["loc"] for e in results[4]["error"]["errors"]] == [["body", "exercise_sessions", 1, "note"]]
     assert results[1]["key"] == str(day(-2))
     session.rollback()
-    assert list(session.exec(select(PainLog.log_date))) == [day(-1)]
+    assert list(session.exec(select(col(PainLog.log_date)))) == [day(-1)]
     assert rows(session, ExerciseSession) == 1
     assert rows(session, ExerciseSession, ExerciseSession.id == uuid.UUID(good_session["id"])) == 1
 
@@ -96,8 +98,8 @@ def test_an_item_the_database_refuses_is_rolled_back_alone(
 ) -> None:
     """The failing item's own write happened before the database refused it: the SAVEPOINT
     takes that write back too, and the items before and after it are stored."""
-    real_upsert = sync_module.upsert_pain_log
-    real_record = sync_module.record_session
+    real_upsert = upsert_pain_log
+    real_record = record_session
     failing_session = session_body()
 
     def upsert_then_fail(db: Session, owner: Patient, log_date: Any, body: Any, now: Any) -> Any:
@@ -127,7 +129,7 @@ def test_an_item_the_database_refuses_is_rolled_back_alone(
         assert rejected["error"]["code"] == "item_not_stored"
         assert rejected["error"]["errors"] == []
     session.rollback()
-    assert sorted(session.exec(select(PainLog.log_date))) == [day(-3), day(-1)]
+    assert sorted(session.exec(select(col(PainLog.log_date)))) == [day(-3), day(-1)]
     assert rows(session, ExerciseSession) == 1
     assert rows(session, ExerciseSession, ExerciseSession.id == uuid.UUID(failing_session["id"])) == 0
     assert rows(session, AuditEvent) == 1  # the batch's one audit event, for what was stored
