@@ -153,9 +153,7 @@ class ItemNotStored(Problem):
     """The database refused one item; its SAVEPOINT was rolled back, the batch goes on."""
 
     def __init__(self) -> None:
-        super().__init__(
-            422, "item_not_stored", "the database refused this item; nothing of it was stored (do not resend it as is)"
-        )
+        super().__init__(422, "item_not_stored", "the database refused this item; nothing of it was stored")
 
 
 def _in_savepoint(session: Session, kind: str, index: int, write: Callable[[], Written]) -> Written:
