@@ -14,6 +14,7 @@ from sqlalchemy import Engine
 
 from api.admin.service import create_staff_user
 from api.audit import record_audit
+from api.auth.passwords import password_problem
 from api.clock import Clock
 from api.config import Settings, get_settings
 from api.db import make_engine, session_scope
@@ -122,8 +123,9 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     except ValidationError:
         print(f"error: not a valid e-mail address: {args.email!r}", file=sys.stderr)
         return 2
-    if len(args.password) < 10:
-        print("error: the password needs at least 10 characters", file=sys.stderr)
+    weak = password_problem(args.password)
+    if weak is not None:
+        print(f"error: the password {weak}", file=sys.stderr)
         return 2
     engine = make_engine(settings)
     clock = _clock(engine, settings)

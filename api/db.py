@@ -84,7 +84,9 @@ def _bounds_of(connection: Any, default: Bounds) -> Bounds:
 
 def make_engine(settings: Settings, bounds: Bounds | None = None) -> Engine:
     """The process's engine; every transaction on it is bounded by ``bounds`` (default:
-    the request bounds of ``settings``) unless its connection carries its own."""
+    the request bounds of ``settings``) unless its connection carries its own.
+    ``hide_parameters``: an error's text never carries bound values (notes, e-mails,
+    password hashes), whoever logs or prints it."""
     default = bounds or request_bounds(settings)
     url = make_url(settings.database_url)
     if url.get_backend_name() == "sqlite":
@@ -95,6 +97,7 @@ def make_engine(settings: Settings, bounds: Bounds | None = None) -> Engine:
             # One connection per checkout: SQLite connections are cheap and a pool of them
             # only hides "database is locked" behind reuse across threads.
             poolclass=NullPool,
+            hide_parameters=True,
         )
         event.listen(engine, "connect", _SqlitePragmas(default))
         gate = _WriterGate(default)
@@ -115,6 +118,7 @@ def make_engine(settings: Settings, bounds: Bounds | None = None) -> Engine:
         pool_recycle=1800,
         # Waiting for a pooled connection is a wait like any other: bounded the same.
         pool_timeout=default.lock_seconds,
+        hide_parameters=True,
     )
     event.listen(engine, "begin", _PostgresBounds(default))
     return engine
@@ -137,6 +141,7 @@ def make_probe_engine(settings: Settings) -> Engine:
         pool_pre_ping=True,
         pool_recycle=1800,
         connect_args={"connect_timeout": max(1, math.ceil(seconds))},  # libpq: whole seconds
+        hide_parameters=True,
     )
     event.listen(engine, "begin", _PostgresBounds(bounds))
     return engine

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import structlog
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,6 +22,7 @@ from api.dashboard.router import install_dashboard
 from api.db import DEFERRED_BEGIN, make_engine, make_probe_engine
 from api.errors import Problem, install_error_handlers, problem_response
 from api.exercises.router import router as exercises_router
+from api.inputs import check_request_input
 from api.jobs import JobContext
 from api.logs import configure_logging
 from api.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
@@ -79,6 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         openapi_url="/openapi.json",
         generate_unique_id_function=operation_id,
+        # Every route: text the database cannot store and duplicate JSON keys are a 422.
+        dependencies=[Depends(check_request_input)],
     )
     app.state.settings = settings
     app.state.engine = engine

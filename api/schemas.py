@@ -14,8 +14,9 @@ import json
 import re
 from datetime import date, datetime, time
 from functools import cache
+from importlib import resources
 from typing import Annotated, Any, Generic, TypeVar
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
@@ -98,17 +99,28 @@ Name = Annotated[str, StringConstraints(strict=True, strip_whitespace=True, min_
 
 def _valid_zone(value: str) -> str:
     if value not in _zones():
-        raise ValueError("must be an IANA time zone name such as Europe/London")
+        raise ValueError("must be an IANA time zone name such as Europe/London (or UTC)")
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError("must be an IANA time zone name such as Europe/London") from exc
+        raise ValueError("must be an IANA time zone name such as Europe/London (or UTC)") from exc
     return value
 
 
 @cache
 def _zones() -> frozenset[str]:
-    return frozenset(available_timezones())
+    """The zones a patient may live in: IANA's geographic ``Area/Location`` names, and UTC.
+
+    Read from the pinned ``tzdata`` package, not the host: the host's list adds
+    ``localtime``, ``posixrules`` and ``posix/...``/``right/...`` copies, which mean
+    whatever the server is set to or count leap seconds. Refused too: ``Factory`` and
+    the other names without an area (``EST``, ``CET``, ``Japan``: legacy or ambiguous),
+    and ``Etc/GMT+5`` and the like, fixed offsets with an inverted sign and no DST, a
+    trap for reminders. ``UTC`` and ``Etc/UTC`` are kept: devices set to UTC say so.
+    """
+    names = resources.files("tzdata").joinpath("zones").read_text(encoding="utf-8").split()
+    geographic = {name for name in names if "/" in name and not name.startswith("Etc/")}
+    return frozenset(geographic | {"UTC", "Etc/UTC"})
 
 
 TimeZoneName = Annotated[str, StringConstraints(strict=True, max_length=64), AfterValidator(_valid_zone)]

@@ -55,7 +55,9 @@ def run_migrations_online() -> None:
             context.run_migrations()
         return
     ensure_sqlite_directory(url)  # a fresh checkout has no ./var for the default database
-    engine = engine_from_config({"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool)
+    engine = engine_from_config(
+        {"sqlalchemy.url": url}, prefix="sqlalchemy.", poolclass=pool.NullPool, hide_parameters=True
+    )
     with engine.connect() as connection:
         _configure(connection=connection)
         with context.begin_transaction():

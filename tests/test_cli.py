@@ -29,7 +29,8 @@ def scratch_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
 
 def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["migrate"]) == 0
-    assert cli.main(["create-user", "--role", "admin", "--email", "Root@Example.org", "--password", "0123456789"]) == 0
+    admin = ["create-user", "--role", "admin", "--email", "Root@Example.org", "--password", "staff-room-kettle"]
+    assert cli.main(admin) == 0
     created = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert created["role"] == "admin"
 
@@ -42,7 +43,7 @@ def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.Captur
                 "--email",
                 "p@example.org",
                 "--password",
-                "0123456789",
+                "staff-room-kettle",
                 "--clinic-id",
                 "99",
             ]
@@ -66,7 +67,21 @@ def test_migrate_then_create_staff_users(scratch_env: str, capsys: pytest.Captur
 def test_create_user_refuses_a_short_password_and_a_bad_email(scratch_env: str) -> None:
     assert cli.main(["migrate"]) == 0
     assert cli.main(["create-user", "--role", "admin", "--email", "a@example.org", "--password", "short"]) == 2
-    assert cli.main(["create-user", "--role", "admin", "--email", "nope", "--password", "0123456789"]) == 2
+    assert cli.main(["create-user", "--role", "admin", "--email", "nope", "--password", "staff-room-kettle"]) == 2
+
+
+@pytest.mark.parametrize("password", ["password12", "Password123", "aaaaaaaaaa", "0123456789", "qwertyuiop!!"])
+def test_create_user_refuses_a_common_password(
+    scratch_env: str, capsys: pytest.CaptureFixture[str], password: str
+) -> None:
+    assert cli.main(["migrate"]) == 0
+    capsys.readouterr()
+    assert cli.main(["create-user", "--role", "admin", "--email", "a@example.org", "--password", password]) == 2
+    assert "password" in capsys.readouterr().err
+    engine = create_engine(scratch_env)
+    with Session(engine) as session:
+        assert session.exec(select(User)).all() == []
+    engine.dispose()
 
 
 def test_seed_demo_is_idempotent_and_prints_logins(scratch_env: str, capsys: pytest.CaptureFixture[str]) -> None:

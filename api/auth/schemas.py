@@ -4,9 +4,11 @@ from typing import Annotated, Literal
 
 from pydantic import EmailStr, StringConstraints
 
+from api.auth.passwords import NewPassword
 from api.schemas import Name, Public, StrictInput
 
-Password = Annotated[str, StringConstraints(strict=True, min_length=10, max_length=128)]
+# Setting a password: the policy of api.auth.passwords (length, common passwords).
+Password = NewPassword
 # Login accepts any length so an old or mistyped password is a 401, not a 422.
 LoginPassword = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=1024)]
 TokenString = Annotated[str, StringConstraints(strict=True, min_length=1, max_length=512)]

@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, case, update
 from sqlmodel import Session, col, select
 
 from api.audit import record_audit
+from api.auth.passwords import password_problem
 from api.config import Settings
 from api.errors import Problem, field_error
 from api.models import (
@@ -45,6 +46,10 @@ def create_user(
     now: datetime,
     settings: Settings,
 ) -> User:
+    # Every way of making an account comes here (API, admin, CLI): the policy holds for all.
+    weak = password_problem(password)
+    if weak is not None:
+        raise field_error(["body", "password"], f"password {weak}")
     if email_taken(session, email):
         raise Problem(409, "email_taken", "an account with this e-mail already exists")
     user = User(

@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from api.audit import record_audit
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
 from api.errors import Problem, field_error
+from api.inputs import checked_per_item
 from api.models import PainLog
 from api.pain_logs.evaluation import FlarePublic, current_plan, evaluate_written_logs, replay_triage
 from api.pain_logs.schemas import PainLogPublic, PainLogWrite, TriagePublic
@@ -132,6 +133,7 @@ def list_pain_logs(
 
 
 @router.post("/me/sync", response_model=SyncResponse, responses=_problems(413, 422))
+@checked_per_item("pain_logs", "exercise_sessions")
 def sync(
     body: SyncRequest,
     user: CurrentUser,

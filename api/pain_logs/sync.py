@@ -2,7 +2,13 @@
 
 The envelope is strict; each item is validated on its own with the same schema as its
 single-item endpoint, so one bad item is ``rejected`` with the same ``{loc, msg}``
-errors a PUT or POST would give while the others are stored. The rules run once, after
+errors a PUT or POST would give while the others are stored. Text the database cannot
+store (NUL, unpaired surrogates) is one more item error (``api.inputs`` leaves these lists
+to us), and each item is written in its own SAVEPOINT, so an item that fails only in the
+database (a constraint, a value the column refuses) is rolled back and ``rejected`` alone
+instead of failing the batch, which the app would otherwise retry forever. Failures that
+are not the item's fault (lost connection, timeouts, deadlocks) still fail the request as
+a whole, with nothing stored. The rules run once, after
 the batch, over every log it created or changed (in date order), and the most urgent
 triage of the batch is returned.
 """
@@ -13,13 +19,18 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import partial
 from typing import Annotated, Any, Generic, Literal, TypeVar
 
+import structlog
 from pydantic import BaseModel, Field, PlainValidator, ValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from api.audit import record_audit
 from api.errors import Problem
+from api.inputs import item_string_errors, storable
+from api.logs import error_fields
 from api.models import PainLog, Patient, User
 from api.pain_logs.evaluation import evaluate_written_logs, replay_triage, strongest
 from api.pain_logs.schemas import PainLogPublic, PainLogSyncItem, TriagePublic, WriteStatus
@@ -31,8 +42,10 @@ from api.sessions.schemas import ExerciseSessionCreate
 from api.sessions.service import SessionIdConflict, record_session, session_errors
 
 MAX_SYNC_ITEMS = 500
+_log = structlog.get_logger("api.sync")
 
 Item = TypeVar("Item", bound=BaseModel)
+Written = TypeVar("Written")
 Loc = list[str | int]
 
 
@@ -60,7 +73,10 @@ def _tolerant(model: type[Item], key_field: str) -> Any:
 
     def parse(raw: Any) -> Parsed[Item]:
         key = raw.get(key_field) if isinstance(raw, dict) else None
-        key = key if isinstance(key, str) else None
+        key = key if isinstance(key, str) and storable(key) else None
+        unstorable = item_string_errors(raw, [])
+        if unstorable:
+            return Parsed(None, unstorable, key)
         try:
             return Parsed(model.model_validate(raw), [], key)
         except ValidationError as exc:
@@ -133,6 +149,24 @@ def _invalid(errors: list[dict[str, Any]]) -> Problem:
     return Problem(422, "validation_error", f"invalid fields: {fields}", errors=errors)
 
 
+class ItemNotStored(Problem):
+    """The database refused one item; its SAVEPOINT was rolled back, the batch goes on."""
+
+    def __init__(self) -> None:
+        super().__init__(422, "item_not_stored", "the database refused this item; nothing of it was stored")
+
+
+def _in_savepoint(session: Session, kind: str, index: int, write: Callable[[], Written]) -> Written:
+    """``write()`` in a SAVEPOINT; a data error (constraint, value refused) rolls back just
+    this item and becomes ``ItemNotStored``. Anything else propagates and fails the batch."""
+    try:
+        with session.begin_nested():
+            return write()
+    except (IntegrityError, DataError) as exc:
+        _log.warning("sync_item_not_stored", kind=kind, index=index, **error_fields(exc))
+        raise ItemNotStored() from exc
+
+
 @dataclass(slots=True)
 class _Batch:
     results: list[SyncItemResult] = field(default_factory=list)
@@ -168,7 +202,13 @@ def _sync_logs(session: Session, patient: Patient, body: SyncRequest, now: datet
         except Problem as problem:
             batch.results.append(_rejected("pain_log", index, parsed.key, problem))
             continue
-        written = upsert_pain_log(session, patient, item.log_date, item, now)
+        try:
+            written = _in_savepoint(
+                session, "pain_log", index, partial(upsert_pain_log, session, patient, item.log_date, item, now)
+            )
+        except ItemNotStored as problem:
+            batch.results.append(_rejected("pain_log", index, parsed.key, problem))
+            continue
         result = SyncItemResult(kind="pain_log", index=index, key=item.log_date.isoformat(), status=written.status)
         if written.status == "stale":
             result.log = PainLogPublic.of(written.log)
@@ -197,9 +237,11 @@ def _sync_sessions(session: Session, patient: Patient, body: SyncRequest, now: d
             batch.results.append(_rejected("exercise_session", index, parsed.key, _invalid(errors)))
             continue
         try:
-            written = record_session(session, patient, item, now)
-        except SessionIdConflict as conflict:
-            batch.results.append(_rejected("exercise_session", index, str(item.id), conflict))
+            written = _in_savepoint(
+                session, "exercise_session", index, partial(record_session, session, patient, item, now)
+            )
+        except (SessionIdConflict, ItemNotStored) as problem:
+            batch.results.append(_rejected("exercise_session", index, str(item.id), problem))
             continue
         if written.status != "unchanged":
             batch.written_sessions.append(str(item.id))

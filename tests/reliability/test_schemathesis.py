@@ -36,6 +36,8 @@ from schemathesis.specs.openapi.checks import (
 )
 from sqlmodel import Session
 
+from api.auth.passwords import password_problem
+from api.inputs import storable
 from api.main import create_app
 from tests.conftest import test_settings
 from tests.reliability.world import World, build_world
@@ -95,6 +97,10 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
         return "a cursor is opaque and minted by the server; a made-up one is refused"
     if "timezone" in body:
         return "a zone name is checked against the IANA database, which a JSON schema cannot list"
+    if case.path in NEW_PASSWORD and password_problem(str(body.get("password", ""))) is not None:
+        return "a new password must not be a common one (NIST SP 800-63B), which a JSON schema cannot list"
+    if not _storable(case.body) or not _storable(case.query) or not _storable(case.path_parameters):
+        return "text the database cannot store (NUL, an unpaired surrogate) is refused on every route"
     if {"invite_code", "clinic_id"} & set(body):
         return "invite codes and clinic ids must exist in the database"
     if {"episode_started_on", "birth_year"} & set(body):
@@ -106,6 +112,19 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
     if _integral_float(case.body):
         return "integers are strict on purpose (1.0 is refused), where JSON Schema counts 1.0 as an integer"
     return None
+
+
+NEW_PASSWORD = {"/api/v1/auth/register", "/api/v1/admin/clinicians"}
+
+
+def _storable(value: Any) -> bool:
+    if isinstance(value, str):
+        return storable(value)
+    if isinstance(value, dict):
+        return all(_storable(k) and _storable(v) for k, v in value.items())
+    if isinstance(value, list):
+        return all(_storable(v) for v in value)
+    return True
 
 
 def _integral_float(value: Any) -> bool:
