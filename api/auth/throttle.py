@@ -61,13 +61,13 @@ def client_key(client_ip: str | None) -> str:
     return str(address)
 
 
-def _account_prefix(email: str) -> str:
+def account_prefix(email: str) -> str:
     # Hashed: the table should not keep what strangers typed (sometimes a password).
     return f"pair:{hashlib.sha256(normalise_email(email).encode()).hexdigest()}:"
 
 
 def pair_key(email: str, client_ip: str | None) -> str:
-    return _account_prefix(email) + client_key(client_ip)
+    return account_prefix(email) + client_key(client_ip)
 
 
 def ip_key(client_ip: str | None) -> str:
@@ -170,7 +170,7 @@ def _drop_if_empty(session: Session, key: str) -> None:
 
 def forget_account(session: Session, email: str) -> None:
     """Remove every counter of this account (erasure: they are keyed by its e-mail)."""
-    prefix = _account_prefix(email)
+    prefix = account_prefix(email)
     session.execute(delete(LoginThrottle).where(col(LoginThrottle.key).startswith(prefix, autoescape=True)))
 
 
