@@ -3,7 +3,6 @@ waits) run on ``Clock.wall_now``, which the test clock never moves."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
@@ -27,7 +26,7 @@ class WallClock:
 
 
 @pytest.fixture
-def wall(monkeypatch: pytest.MonkeyPatch) -> Iterator[WallClock]:
+def wall(monkeypatch: pytest.MonkeyPatch) -> WallClock:
     moved = WallClock()
-    monkeypatch.setattr(clock, "system_now", moved.now)
-    yield moved
+    monkeypatch.setattr(clock, "system_now", moved.now)  # undone by monkeypatch after the test
+    return moved

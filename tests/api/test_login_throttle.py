@@ -8,9 +8,10 @@ from datetime import timedelta
 from unittest import mock
 
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from httpx import Response
+from httpx2 import Response
 from sqlmodel import Session, select
 
 from api import cli
@@ -250,7 +251,7 @@ def test_no_proxy_is_trusted_by_default_not_even_localhost(app: FastAPI, email: 
 
 def test_serve_turns_off_uvicorns_own_proxy_headers(monkeypatch: pytest.MonkeyPatch) -> None:
     run = mock.Mock()
-    monkeypatch.setattr(cli.uvicorn, "run", run)
+    monkeypatch.setattr(uvicorn, "run", run)
     settings = Settings(database_url="sqlite://", scheduler_in_process=False, trusted_proxies="10.0.0.1")
     assert cli._serve(cli.build_parser().parse_args(["serve"]), settings) == 0
     options = run.call_args.kwargs
