@@ -47,15 +47,20 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work; commits before the response is sent."""
-    with session_scope(get_engine(request)) as session:
-        yield session
-
-
 def get_now(request: Request) -> datetime:
     """One application instant per request, so every rule in it agrees on "now"."""
     return get_clock(request).now()
+
+
+def get_session(request: Request, _now: Annotated[datetime, Depends(get_now)]) -> Iterator[Session]:
+    """The request's unit of work; commits before the response is sent.
+
+    The application instant is fixed first: with the test clock on, reading it takes a
+    pooled connection of its own, which must never be waited for while this session
+    holds one (concurrent requests would exhaust the pool waiting on each other).
+    """
+    with session_scope(get_engine(request)) as session:
+        yield session
 
 
 def get_wall_now(request: Request) -> datetime:
