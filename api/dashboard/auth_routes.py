@@ -1,9 +1,9 @@
 """Dashboard login and logout, and the dependencies every page uses.
 
-Login reuses the API's throttling (per account and client IP, and per client IP;
-``api/auth/throttle.py``) and password check, and admits clinicians only. Every POST carries a CSRF
-token: the session's synchronizer token, or before login a random token in its own
-short-lived cookie that the form must echo.
+Login reuses the API's throttling (per account and client IP, and per client IP:
+``api/auth/throttle.py``) and password check, and admits clinicians only. Sessions run on
+the wall clock. Every POST carries a CSRF token: the session's synchronizer token, or
+before login a random token in its own short-lived cookie that the form must echo.
 """
 
 from __future__ import annotations
