@@ -101,7 +101,11 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         host=args.host,
         port=args.port,
         workers=args.workers,
-        proxy_headers=True,
+        # uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app itself
+        # believes it only from BACKSTEP_TRUSTED_PROXIES (api.main), so a local client
+        # cannot pick its own address (and with it, its login throttle).
+        proxy_headers=False,
+        forwarded_allow_ips=[],
         log_config=None,
     )
     return 0

@@ -4,6 +4,10 @@ In production it is the system clock. Where ``BACKSTEP_ALLOW_TEST_CLOCK=true`` a
 admin can move it (SPEC §2.12); the setting lives in the ``test_clock`` table so the
 API, the scheduler and every CLI process agree. The row is re-read at most once
 per ``clock_cache_seconds`` so the hot path does not pay a query per call.
+
+Security lifetimes (access and refresh tokens, dashboard sessions, login lock-outs)
+run on ``wall_now()``, never on the test clock: moving the application clock must
+neither log anyone out nor lift a lock-out.
 """
 
 from __future__ import annotations
@@ -43,6 +47,10 @@ class Clock:
         if not self._enabled:
             return real
         return real + self._current_offset()
+
+    def wall_now(self) -> datetime:
+        """The real instant (aware, UTC), whatever the test clock says."""
+        return system_now()
 
     def today_in(self, timezone: str) -> date:
         """The patient-local date right now."""

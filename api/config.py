@@ -8,6 +8,7 @@ name every hosting platform already sets. ``get_settings()`` is cached; tests bu
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import json
 from enum import StrEnum
 from functools import cache
@@ -90,10 +91,30 @@ class Settings(BaseSettings):
     refresh_token_days: int = Field(default=30, ge=1, le=365, description="refresh token lifetime")
     argon2_time_cost: int = Field(default=3, ge=1, description="argon2id passes (lower only in tests)")
     argon2_memory_cost: int = Field(default=65536, ge=32, description="argon2id memory in KiB (lower only in tests)")
-    login_max_failures: int = Field(default=5, ge=1, description="failed logins in a row that lock an account")
-    login_lockout_minutes: int = Field(default=15, ge=1, description="how long a locked account or IP stays locked")
-    login_ip_max_failures: int = Field(default=20, ge=1, description="failed logins from one IP that lock that IP")
-    login_ip_window_minutes: int = Field(default=15, ge=1, description="window in which the per-IP failures count")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="failed logins for one account from one client IP before each try must wait"
+    )
+    login_delay_seconds: int = Field(
+        default=60, ge=1, description="the first wait after those failures; doubles with every further failure"
+    )
+    login_delay_max_minutes: int = Field(default=60, ge=1, description="the longest wait for one account and client IP")
+    login_failure_memory_hours: int = Field(
+        default=24,
+        ge=1,
+        le=24 * 30,
+        description="an account's failures from a client IP are forgotten this long after the first",
+    )
+    login_ip_max_failures: int = Field(
+        default=20, ge=1, description="failed logins from one client IP (IPv6: its /64), any accounts, that block it"
+    )
+    login_ip_window_minutes: int = Field(
+        default=15, ge=1, le=24 * 60, description="window in which the per-IP failures count (and the block lasts)"
+    )
+    trusted_proxies: str = Field(
+        default="",
+        description="comma-separated IPs or networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are "
+        "believed (default: none)",
+    )
     invite_days: int = Field(default=14, ge=1, le=365, description="clinician invite code validity")
     dashboard_session_hours: int = Field(
         default=10, ge=1, le=24, description="web dashboard login lifetime (a working day), whatever the activity"
@@ -186,6 +207,7 @@ class Settings(BaseSettings):
         if bool(self.fcm_project_id) != (self.fcm_credentials_file is not None):
             raise ValueError("BACKSTEP_FCM_PROJECT_ID and BACKSTEP_FCM_CREDENTIALS_FILE are set together")
         _ = self.rules  # validate the overrides at start-up, not at the first request
+        _ = self.trusted_proxy_list
         return self
 
     @property
@@ -197,6 +219,15 @@ class Settings(BaseSettings):
         if self.scheduler_in_process is None:
             return self.is_sqlite
         return self.scheduler_in_process
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        """The trusted proxies as networks; a typo must stop the start-up, not silently trust nothing."""
+        entries = [entry.strip() for entry in self.trusted_proxies.split(",") if entry.strip()]
+        try:
+            return [str(ipaddress.ip_network(entry, strict=False)) for entry in entries]
+        except ValueError as exc:
+            raise ValueError(f"BACKSTEP_TRUSTED_PROXIES: {exc}") from exc
 
     @property
     def rules(self) -> RuleSettings:

@@ -47,21 +47,43 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work; commits before the response is sent."""
+def get_now(request: Request) -> datetime:
+    """One application instant per request, so every rule in it agrees on "now"."""
+    return get_clock(request).now()
+
+
+def get_session(request: Request, _now: Annotated[datetime, Depends(get_now)]) -> Iterator[Session]:
+    """The request's unit of work; commits before the response is sent.
+
+    The application instant is fixed first: with the test clock on, reading it takes a
+    pooled connection of its own, which must never be waited for while this session
+    holds one (concurrent requests would exhaust the pool waiting on each other).
+    """
     with session_scope(get_engine(request)) as session:
         yield session
 
 
-def get_now(request: Request) -> datetime:
-    """One application instant per request, so every rule in it agrees on "now"."""
-    return get_clock(request).now()
+def get_wall_now(request: Request) -> datetime:
+    """The real instant, for security lifetimes (tokens, sessions, lock-outs): the test clock
+    moves rules, validation and jobs, never who is logged in."""
+    return get_clock(request).wall_now()
+
+
+def get_client_ip(request: Request) -> str | None:
+    """The caller's address: the peer, or what a trusted proxy says it is.
+
+    ``X-Forwarded-For`` was already applied (or ignored) by the proxy-headers middleware,
+    which believes it only from ``BACKSTEP_TRUSTED_PROXIES`` (``api.main``).
+    """
+    return request.client.host if request.client else None
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 NowDep = Annotated[datetime, Depends(get_now)]
+WallNowDep = Annotated[datetime, Depends(get_wall_now)]
+ClientIpDep = Annotated[str | None, Depends(get_client_ip)]
 
 
 def _unauthenticated(detail: str = "missing or invalid access token") -> Problem:
@@ -71,17 +93,18 @@ def _unauthenticated(detail: str = "missing or invalid access token") -> Problem
 def get_current_user(
     session: SessionDep,
     settings: SettingsDep,
-    now: NowDep,
+    wall_now: WallNowDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> User:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise _unauthenticated()
-    claims = decode_access_token(credentials.credentials, now, settings)
+    claims = decode_access_token(credentials.credentials, wall_now, settings)
     if claims is None:
         raise _unauthenticated()
     user = session.get(User, claims.user_id)
-    # An erased or deactivated account, or a role change, invalidates old tokens.
-    if user is None or not user.is_active or user.role != claims.role:
+    # An erased or deactivated account, a role change, a logout or a revoked refresh
+    # family (token_version moved on) invalidates old tokens: all on the one row read.
+    if user is None or not user.is_active or user.role != claims.role or user.token_version != claims.token_version:
         raise _unauthenticated()
     return user
 

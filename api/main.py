@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from api.admin.dead_letters import router as dead_letters_router
 from api.admin.router import router as admin_router
@@ -98,6 +99,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
     app.add_middleware(RequestContextMiddleware)
+    if settings.trusted_proxy_list:
+        # Outermost, and the only place X-Forwarded-For/-Proto are believed: from these peers
+        # alone, whatever server runs the app (`backstep serve` turns uvicorn's own off).
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxy_list)
 
     api = APIRouter(prefix=API_PREFIX)
     for router in (

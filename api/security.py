@@ -17,7 +17,7 @@ from api.config import Settings
 JWT_ALGORITHM = "HS256"
 JWT_ISSUER = "backstep"
 JWT_AUDIENCE = "backstep-api"
-_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "role", "iss", "aud"]
+_REQUIRED_CLAIMS = ["exp", "iat", "nbf", "sub", "role", "ver", "iss", "aud"]
 
 
 @cache
@@ -49,17 +49,23 @@ def verify_password(password: str, password_hash: str | None, settings: Settings
 class AccessClaims:
     user_id: int
     role: str
+    token_version: int
 
 
-def create_access_token(user_id: int, role: str, now: datetime, settings: Settings) -> tuple[str, int]:
+def create_access_token(
+    user_id: int, role: str, now: datetime, settings: Settings, *, token_version: int
+) -> tuple[str, int]:
     """A signed access token and its lifetime in seconds.
 
-    ``now`` is the application clock (so the test clock moves token expiry too).
+    ``now`` is the wall clock (``Clock.wall_now``): moving the test clock must not log
+    anyone out. ``token_version`` is the account's ``app_user.token_version``; a logout
+    or a revoked refresh family moves it on, so the token dies at the next request.
     """
     lifetime = timedelta(minutes=settings.access_token_minutes)
     payload = {
         "sub": str(user_id),
         "role": role,
+        "ver": token_version,
         "iat": int(now.timestamp()),
         "nbf": int(now.timestamp()) - 5,
         "exp": int((now + lifetime).timestamp()),
@@ -72,7 +78,7 @@ def create_access_token(user_id: int, role: str, now: datetime, settings: Settin
 
 
 def decode_access_token(token: str, now: datetime, settings: Settings) -> AccessClaims | None:
-    """The token's claims, or None if it is invalid or expired at ``now``."""
+    """The token's claims, or None if it is invalid or expired at ``now`` (the wall clock)."""
     try:
         payload = jwt.decode(
             token,
@@ -84,17 +90,20 @@ def decode_access_token(token: str, now: datetime, settings: Settings) -> Access
         )
     except jwt.PyJWTError:
         return None
-    # Time claims are checked against the application clock, not the system clock.
+    # Time claims are checked here against the ``now`` given, so the clock is the caller's
+    # explicit choice (the wall clock; tests move it), not PyJWT's hidden time.time().
     exp, nbf = payload.get("exp"), payload.get("nbf")
     if not isinstance(exp, int) or not isinstance(nbf, int):
         return None
     ts = now.timestamp()
     if ts >= exp or ts < nbf:
         return None
-    sub, role = payload.get("sub"), payload.get("role")
+    sub, role, version = payload.get("sub"), payload.get("role"), payload.get("ver")
     if not isinstance(sub, str) or not sub.isdigit() or not isinstance(role, str):
         return None
-    return AccessClaims(user_id=int(sub), role=role)
+    if not isinstance(version, int) or isinstance(version, bool):
+        return None
+    return AccessClaims(user_id=int(sub), role=role, token_version=version)
 
 
 def new_refresh_secret() -> str:

@@ -64,7 +64,7 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
         tokens = work / f"tokens-{backend}.txt"
         tokens.write_text(
             "".join(
-                f"{create_access_token(u, 'patient', now, settings)[0]} {pain}\n"
+                f"{create_access_token(u, 'patient', now, settings, token_version=0)[0]} {pain}\n"
                 for u, pain in zip(built.patient_user_ids, built.usual_pain, strict=True)
             )
         )

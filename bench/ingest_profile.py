@@ -67,7 +67,7 @@ def main() -> int:
             event.listen(app.state.engine, "after_cursor_execute", after)
             started = time.perf_counter()
             for i in range(min(args.requests, len(built.patient_user_ids))):
-                token = create_access_token(built.patient_user_ids[i], "patient", now, settings)[0]
+                token = create_access_token(built.patient_user_ids[i], "patient", now, settings, token_version=0)[0]
                 body = {"back_pain": built.usual_pain[i], "leg_pain": 1, "flare": False, "client_updated_at": stamp}
                 response = client.put(
                     f"/api/v1/me/pain-logs/{today}", json=body, headers={"Authorization": f"Bearer {token}"}

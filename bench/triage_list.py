@@ -42,7 +42,7 @@ def run(days: int, args: argparse.Namespace) -> dict[str, Any]:
         )
         engine.dispose()
         settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)
-        token = create_access_token(built.clinician_user_ids[0], "clinician", now, settings)[0]
+        token = create_access_token(built.clinician_user_ids[0], "clinician", now, settings, token_version=0)[0]
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         result: dict[str, Any] = {"days": days, "population": built.counts}

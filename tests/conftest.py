@@ -187,3 +187,6 @@ def session(engine: Engine) -> Iterator[Session]:
 def now(app: FastAPI) -> datetime:
     moment: datetime = app.state.clock.now()
     return moment
+
+
+from tests.wallclock import wall  # noqa: E402, F401  (the `wall` fixture: moves the real clock)

@@ -125,7 +125,8 @@ def patient_user(session: Session, patient: Patient) -> User:
 def auth(app: FastAPI, user: User) -> dict[str, str]:
     """Authorization headers for ``user``, minted directly (no login round trip)."""
     assert user.id is not None
-    token, _ = create_access_token(user.id, user.role, app_now(app), app_settings(app))
+    wall_now = app.state.clock.wall_now()  # tokens live on the wall clock, not the test clock
+    token, _ = create_access_token(user.id, user.role, wall_now, app_settings(app), token_version=user.token_version)
     return {"Authorization": f"Bearer {token}"}
 
 

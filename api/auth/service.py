@@ -1,4 +1,4 @@
-"""Accounts, login throttling and refresh-token rotation."""
+"""Accounts, login and refresh-token rotation (throttling: ``api/auth/throttle.py``)."""
 
 from __future__ import annotations
 
@@ -7,17 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import CursorResult, case, update
+from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from api.audit import record_audit
+from api.auth import throttle
 from api.auth.passwords import password_problem
+from api.auth.throttle import normalise_email
 from api.config import Settings
 from api.errors import Problem, field_error
 from api.models import (
     CareTeamMember,
     Invite,
-    LoginThrottle,
     Patient,
     RefreshToken,
     Role,
@@ -25,11 +26,6 @@ from api.models import (
 )
 from api.reminders.service import create_default_preferences, reschedule_patient
 from api.security import create_access_token, hash_password, hash_token, new_refresh_secret, verify_password
-from api.upsert import insert_for
-
-
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
 
 
 def email_taken(session: Session, email: str) -> bool:
@@ -117,97 +113,51 @@ def normalise_invite_code(code: str) -> str:
     return code.strip().upper().replace("-", "").replace(" ", "")
 
 
-# --- throttling -------------------------------------------------------------------
-
-
-def throttle_keys(email: str, client_ip: str | None) -> tuple[str, str]:
-    return f"account:{normalise_email(email)}", f"ip:{client_ip or 'unknown'}"
-
-
-def locked_for(session: Session, keys: tuple[str, ...], now: datetime) -> int | None:
-    """Seconds until the earliest of these keys unlocks, if any is locked."""
-    rows = session.exec(select(LoginThrottle).where(col(LoginThrottle.key).in_(keys))).all()
-    waits = [(r.locked_until - now).total_seconds() for r in rows if r.locked_until and r.locked_until > now]
-    return int(max(waits)) + 1 if waits else None
+# --- login ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
     """``user`` when the e-mail and password match an active account; ``retry_after``
-    (seconds) when the account or the client IP is locked; neither for a wrong login."""
+    (seconds) when this client must wait (``api/auth/throttle.py``); neither for a wrong login."""
 
     user: User | None = None
     retry_after: int | None = None
 
 
 def authenticate(
-    session: Session, email: str, password: str, client_ip: str | None, settings: Settings, now: datetime, *, via: str
+    session: Session,
+    email: str,
+    password: str,
+    client_ip: str | None,
+    settings: Settings,
+    *,
+    now: datetime,
+    wall_now: datetime,
+    via: str,
 ) -> LoginOutcome:
     """Check a login for the API and the dashboard alike: throttling, password, audit.
 
-    A failure is counted against the account and the client IP and audited; the caller
-    answers without raising, so those writes are committed.
+    ``wall_now`` runs the throttle; ``now`` (the application clock) dates the audit event
+    like every other. A failure is counted and audited; the caller answers without
+    raising, so those writes are committed. One answer for an unknown e-mail, a wrong
+    password and a deactivated account, each after one password hash (OWASP: no
+    enumeration by message or timing).
     """
-    keys = throttle_keys(email, client_ip)
-    wait = locked_for(session, keys, now)
-    if wait is not None:
-        return LoginOutcome(retry_after=wait)
+    attempt = throttle.begin(session, email, client_ip, settings, wall_now)
+    if attempt.retry_after is not None:
+        return LoginOutcome(retry_after=attempt.retry_after)
     user = session.exec(select(User).where(User.email == normalise_email(email))).first()
     # The hash is checked even for an unknown e-mail, so timing does not tell which accounts exist.
     ok = verify_password(password, user.password_hash if user else None, settings)
     if user is None or not ok or not user.is_active:
-        _login_failed(session, keys, user, settings, now, via=via)
+        throttle.failed(session, attempt, settings, wall_now)
+        # Not attributed to the account: whoever typed the password may not be its owner.
+        detail = {"account_id": user.id if user is not None else None}
+        record_audit(session, at=now, action="login_failed", resource=via, actor=None, detail=detail)
         return LoginOutcome()
-    clear_failures(session, keys[0])
+    throttle.succeeded(session, attempt)
     return LoginOutcome(user=user)
-
-
-def _login_failed(
-    session: Session, keys: tuple[str, str], account: User | None, settings: Settings, now: datetime, *, via: str
-) -> None:
-    account_key, ip_key = keys
-    lockout = timedelta(minutes=settings.login_lockout_minutes)
-    record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
-    ip_window = timedelta(minutes=settings.login_ip_window_minutes)
-    record_failure(session, ip_key, settings.login_ip_max_failures, ip_window, lockout, now)
-    # Not attributed to the account: whoever typed the password may not be its owner.
-    detail = {"account_id": account.id if account is not None else None}
-    record_audit(session, at=now, action="login_failed", resource=via, actor=None, detail=detail)
-
-
-def record_failure(
-    session: Session, key: str, limit: int, window: timedelta, lockout: timedelta, now: datetime
-) -> None:
-    """Count a failed login for ``key``; lock it once ``limit`` failures fall in ``window``.
-
-    An atomic upsert, so concurrent failures from several workers all count.
-    """
-    table = LoginThrottle.__table__  # type: ignore[attr-defined]
-    window_start = now - window
-    stmt = insert_for(session, table).values(key=key, failures=1, window_started_at=now, locked_until=None)
-    expired = table.c.window_started_at < window_start
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.key],
-        set_={
-            "failures": case((expired, 1), else_=table.c.failures + 1),
-            "window_started_at": case((expired, now), else_=table.c.window_started_at),
-        },
-    )
-    session.execute(stmt)
-    row = session.get(LoginThrottle, key, populate_existing=True)
-    if row is not None and row.failures >= limit:
-        row.locked_until = now + lockout
-        row.failures = 0
-        row.window_started_at = now
-        session.add(row)
-    session.flush()
-
-
-def clear_failures(session: Session, key: str) -> None:
-    row = session.get(LoginThrottle, key)
-    if row is not None:
-        session.delete(row)
-        session.flush()
 
 
 # --- tokens ---------------------------------------------------------------------------
@@ -216,9 +166,12 @@ def clear_failures(session: Session, key: str) -> None:
 def issue_tokens(
     session: Session, user: User, now: datetime, settings: Settings, family_id: str | None = None
 ) -> tuple[str, str, int]:
-    """A new access token and a refresh token (in a new family unless one is given)."""
+    """A new access token and a refresh token (in a new family unless one is given).
+
+    ``now`` is the wall clock, like every security lifetime.
+    """
     assert user.id is not None
-    access, lifetime = create_access_token(user.id, user.role, now, settings)
+    access, lifetime = create_access_token(user.id, user.role, now, settings, token_version=user.token_version)
     secret = new_refresh_secret()
     session.add(
         RefreshToken(
@@ -245,13 +198,14 @@ def rotate_refresh_token(
     """Exchange a refresh token for a new pair; reuse of a rotated token revokes its family.
 
     Raises ``RefreshRefused``; the caller must still commit so a revocation sticks.
+    ``now`` is the wall clock.
     """
     token = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(secret))).first()
     if token is None:
         raise RefreshRefused("invalid_refresh_token", "unknown refresh token")
     reused = "refresh token already used; all sessions of this login revoked"
     if token.rotated_at is not None or token.revoked_at is not None:
-        revoke_family(session, token.family_id, now)
+        revoke_family(session, token.family_id, token.user_id, now)
         raise RefreshRefused("refresh_token_reused", reused, token.user_id)
     if token.expires_at <= now:
         raise RefreshRefused("refresh_token_expired", "refresh token expired")
@@ -262,7 +216,7 @@ def rotate_refresh_token(
         .values(rotated_at=now)
     )
     if won.rowcount != 1:
-        revoke_family(session, token.family_id, now)
+        revoke_family(session, token.family_id, token.user_id, now)
         raise RefreshRefused("refresh_token_reused", reused, token.user_id)
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
@@ -271,12 +225,24 @@ def rotate_refresh_token(
     return user, access, new_secret, lifetime
 
 
-def revoke_family(session: Session, family_id: str, now: datetime) -> None:
+def revoke_family(session: Session, family_id: str, user_id: int, now: datetime) -> None:
+    """End a login: its refresh tokens, and at once every access token of the account.
+
+    Access tokens carry no family, so the account's token version moves on: the
+    account's other logins get a new access token from their refresh token at their
+    next 401, while this login's holder (or thief) is out at the next request.
+    """
     session.execute(
         update(RefreshToken)
         .where(col(RefreshToken.family_id) == family_id, col(RefreshToken.revoked_at).is_(None))
         .values(revoked_at=now)
     )
+    end_access_tokens(session, user_id)
+
+
+def end_access_tokens(session: Session, user_id: int) -> None:
+    """Every access token issued so far to this account is refused from the next request on."""
+    session.execute(update(User).where(col(User.id) == user_id).values(token_version=col(User.token_version) + 1))
 
 
 def logout(session: Session, secret: str, now: datetime) -> int | None:
@@ -284,5 +250,5 @@ def logout(session: Session, secret: str, now: datetime) -> int | None:
     token = session.exec(select(RefreshToken).where(RefreshToken.token_hash == hash_token(secret))).first()
     if token is None:
         return None
-    revoke_family(session, token.family_id, now)
+    revoke_family(session, token.family_id, token.user_id, now)
     return token.user_id

@@ -1,9 +1,9 @@
 """Dashboard login and logout, and the dependencies every page uses.
 
-Login reuses the API's throttling (per account and per client IP, counters in the
-database) and password check, and admits clinicians only. Every POST carries a CSRF
-token: the session's synchronizer token, or before login a random token in its own
-short-lived cookie that the form must echo.
+Login reuses the API's throttling (per account and client IP, and per client IP:
+``api/auth/throttle.py``) and password check, and admits clinicians only. Sessions run on
+the wall clock. Every POST carries a CSRF token: the session's synchronizer token, or
+before login a random token in its own short-lived cookie that the form must echo.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from api.dashboard.sessions import (
     start_session,
     tokens_match,
 )
-from api.deps import NowDep, RowIdPath, SessionDep, SettingsDep, patient_in_care
+from api.deps import ClientIpDep, NowDep, RowIdPath, SessionDep, SettingsDep, WallNowDep, patient_in_care
 from api.models import Patient, Role
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -49,8 +49,8 @@ class PageNotFound(Exception):
     """Unknown, or not in the caller's care team: the same page either way."""
 
 
-def get_login(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> LoggedIn:
-    login = current_login(session, request.cookies.get(COOKIE), now, settings)
+def get_login(request: Request, session: SessionDep, settings: SettingsDep, wall_now: WallNowDep) -> LoggedIn:
+    login = current_login(session, request.cookies.get(COOKIE), wall_now, settings)
     if login is None:
         raise LoginRequired
     return login
@@ -92,8 +92,8 @@ def dashboard_home() -> RedirectResponse:
 
 
 @router.get("/login")
-def login_form(request: Request, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
-    if current_login(session, request.cookies.get(COOKIE), now, settings) is not None:
+def login_form(request: Request, session: SessionDep, settings: SettingsDep, wall_now: WallNowDep) -> Response:
+    if current_login(session, request.cookies.get(COOKIE), wall_now, settings) is not None:
         return RedirectResponse(HOME, status_code=303)
     return _login_page(settings)
 
@@ -101,17 +101,20 @@ def login_form(request: Request, session: SessionDep, settings: SettingsDep, now
 @router.post("/login")
 def login(
     request: Request,
+    client_ip: ClientIpDep,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
+    wall_now: WallNowDep,
     email: Annotated[str, Form(max_length=320)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     csrf_token: Annotated[str, Form(max_length=100)] = "",
 ) -> Response:
     if not tokens_match(request.cookies.get(LOGIN_CSRF_COOKIE), csrf_token):
         return _login_page(settings, error="This login form had expired. Please try again.", status=403, email=email)
-    client_ip = request.client.host if request.client else None
-    outcome = auth_service.authenticate(session, email, password, client_ip, settings, now, via="dashboard_session")
+    outcome = auth_service.authenticate(
+        session, email, password, client_ip, settings, now=now, wall_now=wall_now, via="dashboard_session"
+    )
     if outcome.retry_after is not None:
         minutes = max(1, round(outcome.retry_after / 60))
         message = f"Too many failed logins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
@@ -122,7 +125,7 @@ def login(
     if user.role != Role.CLINICIAN:
         message = "This dashboard is for physiotherapists. Patients use the Backstep app; administrators the API."
         return _login_page(settings, error=message, status=403, email=email)
-    secret, row = start_session(session, user, now, settings)
+    secret, row = start_session(session, user, wall_now, settings)
     record_audit(
         session, at=now, action="login", resource="dashboard_session", actor=user, detail={"session_id": row.id}
     )
@@ -133,8 +136,10 @@ def login(
 
 
 @router.post("/logout")
-def logout(login: CheckedLogin, session: SessionDep, settings: SettingsDep, now: NowDep) -> Response:
-    end_session(session, login.row, now)
+def logout(
+    login: CheckedLogin, session: SessionDep, settings: SettingsDep, now: NowDep, wall_now: WallNowDep
+) -> Response:
+    end_session(session, login.row, wall_now)
     record_audit(
         session,
         at=now,

@@ -5,7 +5,8 @@ development, path ``/dashboard``); the database keeps its SHA-256, the owner, a
 synchronizer CSRF token, an absolute expiry (``BACKSTEP_DASHBOARD_SESSION_HOURS``) and
 the last activity (idle logout after ``BACKSTEP_DASHBOARD_IDLE_MINUTES``). Logging out
 revokes the row, so a copied cookie is useless afterwards; so does deactivating the
-account or changing its role.
+account or changing its role. Every time here is the wall clock (``Clock.wall_now``): the
+test clock moves the rules, never who is logged in.
 """
 
 from __future__ import annotations

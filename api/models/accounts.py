@@ -29,6 +29,10 @@ class User(SQLModel, table=True):
     role: str = Field(max_length=16)
     is_active: bool = True
     created_at: datetime = Field(sa_type=UTCDateTime)
+    # Carried in every access token ("ver"); a logout or a revoked refresh family moves it
+    # on, so access tokens die at their next request. Checked on this row, which every
+    # authenticated request loads anyway: no extra query.
+    token_version: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
 
 
 class Clinic(SQLModel, table=True):
@@ -117,13 +121,19 @@ class RefreshToken(SQLModel, table=True):
 
 
 class LoginThrottle(SQLModel, table=True):
-    """Failure counters per account and per client IP, shared by every worker."""
+    """Failed-login counters, shared by every worker (``api/auth/throttle.py``).
+
+    ``pair:<sha256 of the e-mail>:<client>`` rows count one client's failures on one
+    account (``window_started_at``: the first of them; ``locked_until``: the wait they
+    earned); ``ip:<client>`` rows count a client's failures on any account in a window.
+    All times are wall-clock.
+    """
 
     __tablename__ = "login_throttle"
 
     key: str = Field(primary_key=True, max_length=400)
     failures: int = 0
-    window_started_at: datetime = Field(sa_type=UTCDateTime)
+    window_started_at: datetime = Field(sa_type=UTCDateTime, index=True)  # stale rows are pruned by it
     locked_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
     __table_args__ = (sa.CheckConstraint("failures >= 0", name="failures_non_negative"),)
 

@@ -17,8 +17,8 @@ import structlog
 from sqlmodel import Session, col, delete
 
 from api.audit import record_audit
-from api.auth.service import throttle_keys
-from api.models import LoginThrottle, Patient, User, metadata
+from api.auth.throttle import forget_account
+from api.models import Patient, User, metadata
 
 _log = structlog.get_logger("api.patients")
 
@@ -46,9 +46,8 @@ def erase_patient(session: Session, user: User, patient: Patient, now: datetime)
         n = session.execute(sa.select(sa.func.count()).select_from(table).where(sa.or_(*where))).scalar_one()
         if n:
             counts[table.name] = int(n)
-    # The login throttle is keyed by e-mail: personal data without a foreign key.
-    account_key, _ = throttle_keys(user.email, None)
-    session.execute(delete(LoginThrottle).where(col(LoginThrottle.key) == account_key))
+    # The login throttle is keyed by (a hash of) the e-mail: personal data without a foreign key.
+    forget_account(session, user.email)
     session.expunge(patient)
     session.expunge(user)
     session.execute(delete(Patient).where(col(Patient.id) == patient.id))

@@ -1,14 +1,13 @@
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from sqlmodel import Session, select
 
 from api.audit import record_audit
-from api.auth.service import locked_for, record_failure, throttle_keys
-from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.auth import throttle
+from api.deps import ClientIpDep, CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import Patient, Role, User
 from api.patients.erasure import erase_patient
@@ -77,13 +76,19 @@ def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep, settings: 
     },
 )
 def erase_me(
-    body: EraseRequest, user: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep
+    body: EraseRequest,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    wall_now: WallNowDep,
+    client_ip: ClientIpDep,
 ) -> Response:
     """Erase the caller's account and every row of personal data, after confirming the password.
 
     Patients only: staff accounts are deactivated by an admin, because their decisions and
     notes are part of their patients' records. A wrong password is 403 and erases
-    nothing; failures count towards the login lock-out of the account.
+    nothing; failures count with this client's failed logins on the account (the same waits).
     """
     if user.role != Role.PATIENT:
         raise Problem(
@@ -92,15 +97,14 @@ def erase_me(
     patient = _patient_of(session, user)
     if patient is None:
         raise Problem(401, "unauthenticated", "missing or invalid access token")
-    account_key, _ = throttle_keys(user.email, None)
-    wait = locked_for(session, (account_key,), now)
-    if wait is not None:
-        raise Problem(
-            429, "too_many_attempts", "too many wrong passwords; try again later", headers={"Retry-After": str(wait)}
+    attempt = throttle.begin(session, user.email, client_ip, settings, wall_now)
+    if attempt.retry_after is not None:
+        headers = {"Retry-After": str(attempt.retry_after)}
+        return problem_response(
+            Problem(429, "too_many_attempts", "too many wrong passwords; try again later", headers=headers)
         )
     if not verify_password(body.password, user.password_hash, settings):
-        lockout = timedelta(minutes=settings.login_lockout_minutes)
-        record_failure(session, account_key, settings.login_max_failures, lockout, lockout, now)
+        throttle.failed(session, attempt, settings, wall_now)
         # Returned, not raised: the failure must be committed to count.
         return problem_response(Problem(403, "wrong_password", "the password is wrong; nothing was erased"))
     erase_patient(session, user, patient, now)

@@ -9,6 +9,7 @@ from sqlmodel import Session, col, func, select
 
 from api.models import AuditEvent, CareTeamMember, Invite, Patient, RefreshToken, User
 from tests.factories import PASSWORD, app_now, auth, make_clinician, make_patient, patient_user
+from tests.wallclock import WallClock
 
 REGISTER = "/api/v1/auth/register"
 LOGIN = "/api/v1/auth/login"
@@ -109,12 +110,11 @@ def test_wrong_password_five_times_in_a_row_is_throttled(client: TestClient) -> 
     assert int(locked.headers["Retry-After"]) > 0
 
 
-def test_throttle_lifts_after_the_lockout(client: TestClient, app: FastAPI, session: Session) -> None:
+def test_throttle_lifts_after_the_wait(client: TestClient, wall: WallClock) -> None:
     register(client)
     for _ in range(5):
         client.post(LOGIN, json={"email": "pat@example.org", "password": "not the password"})
-    app.state.clock.set(app_now(app) + timedelta(minutes=16), None, session)
-    session.commit()
+    wall.advance(timedelta(seconds=61))  # BACKSTEP_LOGIN_DELAY_SECONDS
     assert client.post(LOGIN, json={"email": "pat@example.org", "password": PASSWORD}).status_code == 200
 
 
@@ -169,23 +169,23 @@ def test_logout_revokes_the_refresh_token(client: TestClient) -> None:
     assert client.post(LOGOUT, json={"refresh_token": "unknown"}).status_code == 204
 
 
-def test_unknown_and_expired_refresh_tokens_are_refused(client: TestClient, app: FastAPI, session: Session) -> None:
+def test_unknown_and_expired_refresh_tokens_are_refused(client: TestClient, wall: WallClock) -> None:
     register(client)
     assert client.post(REFRESH, json={"refresh_token": "nope"}).json()["code"] == "invalid_refresh_token"
     tokens = login(client, "pat@example.org")
-    app.state.clock.set(app_now(app) + timedelta(days=31), None, session)
-    session.commit()
+    wall.advance(timedelta(days=31))
     expired = client.post(REFRESH, json={"refresh_token": tokens["refresh_token"]})
     assert expired.status_code == 401
     assert expired.json()["code"] == "refresh_token_expired"
 
 
-def test_access_tokens_expire_on_the_application_clock(client: TestClient, app: FastAPI, session: Session) -> None:
+def test_access_tokens_expire_on_the_wall_clock(
+    client: TestClient, app: FastAPI, session: Session, wall: WallClock
+) -> None:
     patient = make_patient(session, app)
     headers = auth(app, patient_user(session, patient))
     assert client.get("/api/v1/me", headers=headers).status_code == 200
-    app.state.clock.set(app_now(app) + timedelta(minutes=16), None, session)
-    session.commit()
+    wall.advance(timedelta(minutes=16))
     response = client.get("/api/v1/me", headers=headers)
     assert response.status_code == 401
     assert response.headers["WWW-Authenticate"] == "Bearer"
@@ -197,6 +197,7 @@ def test_forged_and_unsigned_tokens_are_refused(client: TestClient, app: FastAPI
     claims = {
         "sub": str(user.id),
         "role": "admin",
+        "ver": 0,
         "iss": "backstep",
         "aud": "backstep-api",
         "iat": 0,

@@ -10,9 +10,9 @@ from sqlmodel import Session, select
 
 from api.dashboard.headers import HEADERS
 from api.models import AuditEvent, DashboardSession, User
-from tests.clinicians.helpers import set_clock
 from tests.dashboard.conftest import LOGIN, form_token, log_in
 from tests.factories import make_admin, make_patient, patient_user
+from tests.wallclock import WallClock
 
 
 def test_a_clinician_logs_in_with_a_strict_http_only_secure_cookie(
@@ -94,18 +94,17 @@ def test_logout_revokes_the_session_server_side(web: TestClient, physio: User) -
     assert web.get("/dashboard/patients").status_code == 303
 
 
-def test_an_idle_or_old_session_ends(web: TestClient, physio: User, app: FastAPI, session: Session) -> None:
-    set_clock(app, session)
-    start = app.state.clock.now()
+def test_an_idle_or_old_session_ends(web: TestClient, physio: User, wall: WallClock) -> None:
+    # Session lifetimes run on the wall clock (the test clock never logs anyone out).
     log_in(web, physio)
-    set_clock(app, session, start + timedelta(minutes=29))
+    wall.advance(timedelta(minutes=29))
     assert web.get("/dashboard/patients").status_code == 200
-    set_clock(app, session, start + timedelta(minutes=29 + 31))
+    wall.advance(timedelta(minutes=31))
     assert web.get("/dashboard/patients").status_code == 303
     log_in(web, physio)
     ended = None
     for minutes in range(25, 12 * 60, 25):  # active all day long: the absolute limit still applies
-        set_clock(app, session, start + timedelta(minutes=60 + minutes))
+        wall.advance(timedelta(minutes=25))
         if web.get("/dashboard/patients").status_code != 200:
             ended = minutes
             break
