@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from api.admin.router import router as admin_router
 from api.alerts.router import router as alerts_router
+from api.alerts.unassigned_router import router as unassigned_router
 from api.auth.router import router as auth_router
 from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         clinicians_router,
         admin_router,
+        unassigned_router,
         exercises_router,
         plans_router,
         plan_clinician_router,
