@@ -171,9 +171,10 @@ def flare_advice(settings: RuleSettings = DEFAULT_RULES) -> str:
     )
 
 
+# Sent to every silent patient, followed by a physiotherapist or not: it claims no one.
 SILENCE_NUDGE = (
-    "We have not heard from you for a few days. How is your back? A quick pain log helps "
-    "your physiotherapist support you."
+    "We have not heard from you for a few days. How is your back? A quick pain log keeps "
+    "your plan and your progress up to date."
 )
 
 MEDICATION_REVIEW_ADVICE = (

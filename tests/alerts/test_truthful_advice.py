@@ -14,9 +14,10 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, col, select
 
+from api.alerts.lifecycle import resolve_alert
 from api.models import Alert, AlertStatus, Notification, NotificationKind, Patient, User
-from api.rules.types import Tier
-from tests.alerts.helpers import alerts_of, notifications
+from api.rules.types import RuleCode, Symptom, Tier
+from tests.alerts.helpers import alerts_of, at_local, day, give_plan, notifications, report, screen_red_flags
 from tests.capture.helpers import NO_SYMPTOMS, log_body
 from tests.factories import PASSWORD, auth, make_admin, make_clinician, make_patient, patient_auth, unique_email
 
@@ -234,3 +235,46 @@ def test_a_replay_after_the_clinician_resolved_the_alert_still_returns_an_open_a
     statuses = session.exec(select(Alert.status).where(Alert.patient_id == patient.id).order_by(col(Alert.id))).all()
     assert statuses == [AlertStatus.RESOLVED, AlertStatus.OPEN]
     assert TOLD in triage["advice"]
+
+
+# --- routine reviews and paused plans: said only when true ------------------------------
+
+
+def test_a_routine_review_is_promised_only_while_a_physiotherapist_has_it_on_their_list(
+    app: FastAPI, session: Session
+) -> None:
+    clinician = make_clinician(session, app)
+    patient = make_patient(session, app, clinician)
+    screen_red_flags(session, patient, at_local(day(1), 10), Symptom.FEVER)
+    known = report(session, patient, day(3), Symptom.FEVER)
+    assert known.tier is Tier.ROUTINE
+    assert "We have asked your physiotherapist to arrange a routine review" in known.advice
+    [alert] = alerts_of(session, patient, RuleCode.KNOWN_SYMPTOM)
+    assert alert.id is not None
+    resolve_alert(session, clinician, alert.id, "known, stable", at_local(day(3), 22))
+    session.commit()
+
+    again = report(session, patient, day(4), Symptom.FEVER)
+    assert again.tier is Tier.ROUTINE and again.alert_ids == ()
+    assert "We have asked" not in again.advice
+    assert "A physiotherapist has already reviewed what you told us" in again.advice
+
+
+def test_a_routine_review_without_a_care_team_says_who_has_it(app: FastAPI, session: Session) -> None:
+    make_admin(session, app)
+    patient = make_patient(session, app)
+    screen_red_flags(session, patient, at_local(day(1), 10), Symptom.NIGHT_PAIN)
+    known = report(session, patient, day(3), Symptom.NIGHT_PAIN)
+    assert known.tier is Tier.ROUTINE and len(known.alert_ids) == 1
+    assert "We have asked your physiotherapist" not in known.advice
+    assert "No physiotherapist follows you in Backstep yet" in known.advice
+
+
+def test_the_advice_says_the_plan_is_paused_only_when_a_plan_was_paused(app: FastAPI, session: Session) -> None:
+    clinician = make_clinician(session, app)
+    without_plan = make_patient(session, app, clinician)
+    with_plan = make_patient(session, app, clinician)
+    give_plan(session, with_plan, at_local(day(1), 9))
+    assert "paused" not in report(session, without_plan, day(2), Symptom.ONE_LEG_WEAKNESS).advice
+    paused = report(session, with_plan, day(2), Symptom.ONE_LEG_WEAKNESS)
+    assert "Your exercise plan is paused for now." in paused.advice and TOLD in paused.advice
