@@ -154,6 +154,9 @@ def triage_of_logs(
             .order_by(col(Alert.id))
         ).all()
     if (codes & RED_FLAG_RULES) - {a.rule for a in alerts}:
+        # A replay wrote nothing, so the patient row is not locked yet: take it first (the
+        # lock order everywhere is patient row, then alert rows, then the plan).
+        session.exec(select(Patient.id).where(Patient.id == patient.id).with_for_update()).first()
         raised = raise_alerts(session, [(patient.id, spec) for spec in specs], now, renew_resolved=RED_FLAG_RULES)
         return _act(session, patient, raised, tier, now, rules)
     ids = tuple(a.id for a in alerts if a.id is not None)
