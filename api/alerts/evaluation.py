@@ -29,6 +29,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
+from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
 from api.alerts.notify import URGENT_TIERS
@@ -41,10 +42,22 @@ from api.alerts.snapshot import (
     record_checkpoints,
     symptoms_of,
 )
-from api.models import Alert, AlertStatus, NotificationKind, PainLog, Patient
+from api.models import (
+    Alert,
+    AlertStatus,
+    CareTeamMember,
+    Notification,
+    NotificationKind,
+    PainLog,
+    Patient,
+    Plan,
+    PlanStatus,
+    Role,
+    User,
+)
 from api.notifications.service import enqueue_notification
 from api.plans.service import pause_plan
-from api.rules.advice import MEDICATION_REVIEW_ADVICE, advice_for
+from api.rules.advice import MEDICATION_REVIEW_ADVICE, Informed, advice_for, patient_advice
 from api.rules.monitoring import medication_review
 from api.rules.screenings import StartBackResult, start_back_alerts
 from api.rules.settings import RuleSettings
@@ -53,11 +66,17 @@ from api.rules.types import AlertSpec, PatientProfile, RuleCode, Symptom, Tier, 
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import checkpoint_alerts, checkpoint_outcomes, complete_through
 
+# Red-flag rules are raised only by a patient's own report (a pain log or a red-flag
+# screening): a report after the clinician resolved the episode opens a new alert.
+RED_FLAG_RULES = frozenset(
+    {str(RuleCode.RED_FLAG_EMERGENCY), str(RuleCode.RED_FLAG_URGENT_SAME_DAY), str(RuleCode.RED_FLAG_URGENT_DAYS)}
+)
+# Worded for every patient, with or without a care team: only a physiotherapist resumes a paused plan.
 _PAUSE_REASONS = {
     Tier.EMERGENCY: "Paused for your safety: you reported a symptom that needs a doctor to check it straight "
-    "away. Your physiotherapist will restart the plan after reviewing you.",
+    "away. Only a physiotherapist can restart the plan, after reviewing you.",
     Tier.URGENT_SAME_DAY: "Paused for your safety: you reported a symptom that needs a doctor to check it today. "
-    "Your physiotherapist will restart the plan after reviewing you.",
+    "Only a physiotherapist can restart the plan, after reviewing you.",
 }
 _SAFETY_TITLES = {
     Tier.EMERGENCY: "Please get medical help now",
@@ -98,26 +117,31 @@ def evaluate_pain_logs(
         if spec is not None:
             timed.append(spec)
     red_flags = [spec for result in triaged for spec in result.alerts]
-    raised = raise_alerts(session, [(patient.id, spec) for spec in [*red_flags, *timed]], now)
+    raised = raise_alerts(
+        session, [(patient.id, spec) for spec in [*red_flags, *timed]], now, renew_resolved=RED_FLAG_RULES
+    )
     news = [r for r in raised[len(red_flags) :] if r.is_news]
     tier = highest_tier([*(r.tier for r in triaged), *(r.spec.tier for r in news)])
-    advice = advice_for(tier, rules)
-    if any(r.spec.code is RuleCode.MEDICATION_REVIEW for r in news):
-        advice = f"{advice} {MEDICATION_REVIEW_ADVICE}"
-    return _act(session, patient, raised, tier, advice, now)
+    medication = any(r.spec.code is RuleCode.MEDICATION_REVIEW for r in news)
+    return _act(session, patient, raised, tier, now, rules, medication_review=medication)
 
 
 def triage_of_logs(
     session: Session, patient: Patient, now: datetime, *, logs: Sequence[PainLog], rules: RuleSettings
 ) -> EscalationOutcome:
-    """The red-flag answer for logs already evaluated (a replay): no alert, pause or message.
+    """The red-flag answer for logs already evaluated (a replay), read without side effects.
 
-    ``alert_ids`` are the unresolved alerts of the red-flag rules these logs trigger.
+    ``alert_ids`` are the unresolved alerts of the red-flag rules these logs trigger. One
+    exception keeps the answer true: when a red flag of these logs has no unresolved
+    alert any more (a clinician resolved it since), the replay is handled as the new
+    report it is for the patient, who is being told to get help now: a new alert is
+    opened, the team told, the plan paused, exactly as for a changed log.
     """
     assert patient.id is not None
     triaged = _triage_logs(session, patient.id, profile_of(patient), logs, rules)
     tier = highest_tier(r.tier for r in triaged)
-    codes = {str(spec.code) for r in triaged for spec in r.alerts}
+    specs = [spec for r in triaged for spec in r.alerts]
+    codes = {str(spec.code) for spec in specs}
     alerts: Sequence[Alert] = []
     if codes:
         alerts = session.exec(
@@ -129,9 +153,15 @@ def triage_of_logs(
             )
             .order_by(col(Alert.id))
         ).all()
+    if (codes & RED_FLAG_RULES) - {a.rule for a in alerts}:
+        # A replay wrote nothing, so the patient row is not locked yet: take it first (the
+        # lock order everywhere is patient row, then alert rows, then the plan).
+        session.exec(select(Patient.id).where(Patient.id == patient.id).with_for_update()).first()
+        raised = raise_alerts(session, [(patient.id, spec) for spec in specs], now, renew_resolved=RED_FLAG_RULES)
+        return _act(session, patient, raised, tier, now, rules)
     ids = tuple(a.id for a in alerts if a.id is not None)
     pauses = any(Tier(a.tier) in URGENT_TIERS for a in alerts)
-    return EscalationOutcome(tier, advice_for(tier, rules), ids, pauses)
+    return EscalationOutcome(tier, _advice(session, patient, tier, alerts, rules), ids, pauses)
 
 
 def evaluate_red_flag_screening(
@@ -156,8 +186,8 @@ def evaluate_red_flag_screening(
     if red_flag_triggers(reported, profile, today, rules):
         known = known_symptoms(session, patient.id, exclude_screening_id=exclude_screening_id)
     result = triage(reported, profile, today, known, rules)
-    raised = raise_alerts(session, [(patient.id, spec) for spec in result.alerts], now)
-    return _act(session, patient, raised, result.tier, result.advice, now)
+    raised = raise_alerts(session, [(patient.id, spec) for spec in result.alerts], now, renew_resolved=RED_FLAG_RULES)
+    return _act(session, patient, raised, result.tier, now, rules)
 
 
 def raise_start_back_alerts(session: Session, patient: Patient, result: StartBackResult, now: datetime) -> list[Alert]:
@@ -179,19 +209,104 @@ def _triage_logs(
     return [triage(symptoms, profile, on, known, rules) for on, symptoms in reported]
 
 
+def told_about(session: Session, patient_id: int, alerts: Sequence[Alert]) -> Informed:
+    """Who was actually sent a message about these alerts: read from the messages written.
+
+    Care-team messages count only for active clinicians still in the patient's care
+    team; otherwise the clinic's clinicians, then the admins of the unassigned-patients
+    queue; nobody when no message about these alerts exists.
+    """
+    ids = [a.id for a in alerts if a.id is not None]
+    if not ids:
+        return Informed.NOBODY
+    rows = session.exec(
+        select(User.role, CareTeamMember.clinician_id)
+        .select_from(Notification)
+        .join(User, col(User.id) == Notification.user_id)
+        .outerjoin(
+            CareTeamMember,
+            and_(col(CareTeamMember.patient_id) == patient_id, col(CareTeamMember.clinician_id) == User.id),
+        )
+        .where(
+            Notification.patient_id == patient_id,
+            col(Notification.alert_id).in_(ids),
+            Notification.kind == NotificationKind.CARE_TEAM_ALERT,
+            col(User.is_active).is_(True),
+        )
+        .distinct()
+    ).all()
+    if any(role == Role.CLINICIAN and member is not None for role, member in rows):
+        return Informed.CARE_TEAM
+    if any(role == Role.CLINICIAN for role, _ in rows):
+        return Informed.CLINIC
+    if any(role == Role.ADMIN for role, _ in rows):
+        return Informed.SERVICE_TEAM
+    return Informed.NOBODY
+
+
+def has_care_team(session: Session, patient_id: int) -> bool:
+    """Whether an active clinician follows the patient (else: the unassigned-patients queue)."""
+    found = session.exec(
+        select(CareTeamMember.clinician_id)
+        .join(User, col(User.id) == CareTeamMember.clinician_id)
+        .where(CareTeamMember.patient_id == patient_id, col(User.is_active).is_(True), User.role == Role.CLINICIAN)
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def _advice(
+    session: Session,
+    patient: Patient,
+    tier: Tier,
+    live: Sequence[Alert],
+    rules: RuleSettings,
+    *,
+    medication_review: bool = False,
+) -> str:
+    """The advice for ``tier``, saying who was told and what was paused only where it happened."""
+    assert patient.id is not None
+    if tier in URGENT_TIERS:
+        informed = told_about(session, patient.id, [a for a in live if Tier(a.tier) in URGENT_TIERS])
+        plan = session.exec(select(Plan.status).where(Plan.patient_id == patient.id)).first()
+        advice = patient_advice(tier, rules, informed=informed, plan_paused=plan == PlanStatus.PAUSED)
+    elif tier is Tier.ROUTINE:
+        if not any(Tier(a.tier) is Tier.ROUTINE for a in live):
+            informed = Informed.ALREADY_REVIEWED  # this very occurrence was resolved by a clinician
+        elif has_care_team(session, patient.id):
+            informed = Informed.CARE_TEAM  # the alert waits on their dashboard
+        else:
+            informed = Informed.SERVICE_TEAM  # the alert waits in the unassigned-patients queue
+        advice = patient_advice(tier, rules, informed=informed)
+    else:
+        advice = advice_for(tier, rules)
+    return f"{advice} {MEDICATION_REVIEW_ADVICE}" if medication_review else advice
+
+
 def _act(
-    session: Session, patient: Patient, raised: Sequence[Raised], tier: Tier, advice: str, now: datetime
+    session: Session,
+    patient: Patient,
+    raised: Sequence[Raised],
+    tier: Tier,
+    now: datetime,
+    rules: RuleSettings,
+    *,
+    medication_review: bool = False,
 ) -> EscalationOutcome:
     """Pause the plan and tell the patient when an emergency/urgent alert is live.
 
-    The safety message's occurrence key (alert and occurrence) makes a retried request
-    or a replayed sync a no-op, while a new report of the same red flag is a new message.
+    The advice is composed after the alerts were raised, their messages queued and the
+    plan paused, from what actually happened. The safety message's occurrence key
+    (alert and occurrence) makes a retried request or a replayed sync a no-op, while a
+    new report of the same red flag is a new message.
     """
     assert patient.id is not None
     live = [(r, r.alert) for r in raised if r.alert is not None]
     urgent = [(r, alert) for r, alert in live if Tier(alert.tier) in URGENT_TIERS]
+    top: tuple[Raised, Alert] | None = None
     if urgent:
-        top, alert = max(urgent, key=lambda pair: Tier(pair[1].tier).rank)
+        top = max(urgent, key=lambda pair: Tier(pair[1].tier).rank)
+        alert = top[1]
         top_tier = Tier(alert.tier)
         assert alert.id is not None
         pause_plan(
@@ -201,17 +316,21 @@ def _act(
             now=now,
             inputs={"alert_id": alert.id, "rule": alert.rule, "tier": str(top_tier)},
         )
+    live_alerts = list({id(alert): alert for _, alert in live}.values())
+    advice = _advice(session, patient, tier, live_alerts, rules, medication_review=medication_review)
+    if top is not None:
+        spec, alert = top[0].spec, top[1]
         enqueue_notification(
             session,
             user_id=patient.user_id,
             kind=NotificationKind.SAFETY,
-            title=_SAFETY_TITLES[top_tier],
+            title=_SAFETY_TITLES[Tier(alert.tier)],
             body=advice,
             now=now,
             patient_id=patient.id,
             alert_id=alert.id,
             safety=True,
-            occurrence_key=f"safety:alert:{alert.id}:{stored_key(top.spec)}",
+            occurrence_key=f"safety:alert:{alert.id}:{stored_key(spec)}",
         )
     ids = tuple(dict.fromkeys(alert.id for _, alert in live if alert.id is not None))
     return EscalationOutcome(tier, advice, ids, bool(urgent))

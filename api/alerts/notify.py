@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 
 import structlog
 from sqlmodel import Session, col, select
@@ -35,16 +36,35 @@ _TIER_TITLES: Mapping[Tier, str] = {
 _log = structlog.get_logger("api.alerts")
 
 
+class Audience(StrEnum):
+    """Why someone hears about an alert."""
+
+    CARE_TEAM = "care_team"  # in the patient's care team: opens the record and acts
+    CLINIC = "clinic"  # a colleague in the patient's clinic, who cannot open the record
+    UNASSIGNED_QUEUE = "unassigned_queue"  # an admin: the patient has no active care-team clinician
+
+
 @dataclass(frozen=True, slots=True)
 class Recipient:
     user_id: int
-    in_care_team: bool  # False: a colleague of the clinic, who cannot open the patient's record
+    audience: Audience
+    patient_unassigned: bool = False  # the patient has no active clinician in their care team
+
+    @property
+    def in_care_team(self) -> bool:
+        return self.audience is Audience.CARE_TEAM
 
 
 def recipients_by_patient(
     session: Session, patient_ids: Iterable[int], *, include_clinic: bool
 ) -> dict[int, list[Recipient]]:
-    """Active clinicians to tell per patient: the care team, plus the clinic's other clinicians."""
+    """Active people to tell per patient: the care team (plus the clinic's other clinicians).
+
+    A patient without an active clinician in their care team (registered without an
+    invite, or whose physiotherapist left) is in the unassigned-patients queue: every
+    active admin hears about their alerts, and so do the clinicians of their clinic if
+    they have one, from the first message on. Nobody is left out silently.
+    """
     ids = set(patient_ids)
     if not ids:
         return {}
@@ -58,18 +78,25 @@ def recipients_by_patient(
     )
     for patient_id, clinician_id in session.exec(care_team).all():
         care[patient_id].add(clinician_id)
-    if include_clinic:
+    unassigned = {pid for pid in ids if not care[pid]}
+    clinic_of = ids if include_clinic else unassigned
+    if clinic_of:
         members = (
             select(Patient.id, ClinicMember.user_id)
             .join(ClinicMember, col(ClinicMember.clinic_id) == Patient.clinic_id)
             .join(User, col(User.id) == ClinicMember.user_id)
-            .where(col(Patient.id).in_(ids), active)
+            .where(col(Patient.id).in_(clinic_of), active)
         )
         for member_of, user_id in session.exec(members).all():
             clinic[int(member_of or 0)].add(user_id)
+    admins: list[int] = []
+    if unassigned:
+        found = session.exec(select(User.id).where(User.role == Role.ADMIN, col(User.is_active).is_(True))).all()
+        admins = sorted(i for i in found if i is not None)
     return {
-        pid: [Recipient(u, True) for u in sorted(care[pid])]
-        + [Recipient(u, False) for u in sorted(clinic[pid] - care[pid])]
+        pid: [Recipient(u, Audience.CARE_TEAM) for u in sorted(care[pid])]
+        + [Recipient(u, Audience.CLINIC, pid in unassigned) for u in sorted(clinic[pid] - care[pid])]
+        + ([Recipient(u, Audience.UNASSIGNED_QUEUE, True) for u in admins] if pid in unassigned else [])
         for pid in ids
     }
 
@@ -77,12 +104,26 @@ def recipients_by_patient(
 def _draft(alert: Alert, recipient: Recipient, round_number: int) -> NotificationDraft:
     tier = Tier(alert.tier)
     trigger = _TRIGGERS.get(alert.rule, alert.rule)
-    if recipient.in_care_team:
+    words = tier.value.replace("_", " ")
+    if recipient.audience is Audience.CARE_TEAM:
         reminder = " (reminder: not yet acknowledged)" if round_number > 0 else ""
         title = _TIER_TITLES.get(tier, "A patient in your care has a new alert") + reminder
         body = f"Alert {alert.rule}: {trigger}. Open it to review and acknowledge."
+    elif recipient.audience is Audience.UNASSIGNED_QUEUE:
+        title = f"Unassigned patient: {words} alert, no physiotherapist follows them"
+        body = (
+            f"Alert {alert.rule} ({trigger}) for a patient with no care team. Open the unassigned-patients "
+            "queue and assign a physiotherapist now, so that someone clinical acts on it."
+        )
+    elif recipient.patient_unassigned:
+        title = f"{words.capitalize()} alert for a patient of your clinic with no physiotherapist"
+        body = (
+            f"Alert {alert.rule} ({trigger}) for a patient of your clinic who has no care team in Backstep. "
+            "An administrator assigns a physiotherapist from the unassigned-patients queue; please make sure "
+            "someone in your clinic acts on it now."
+        )
     else:
-        title = f"Unacknowledged {tier.value.replace('_', ' ')} alert in your clinic"
+        title = f"Unacknowledged {words} alert in your clinic"
         body = (
             f"Alert {alert.rule} ({trigger}) for a patient of your clinic has not been acknowledged by "
             "their care team. Please make sure someone in the care team acts on it now."
@@ -103,6 +144,7 @@ def _draft(alert: Alert, recipient: Recipient, round_number: int) -> Notificatio
             "tier": alert.tier,
             "round": round_number,
             "care_team": recipient.in_care_team,
+            "audience": recipient.audience.value,
         },
     )
 
@@ -119,7 +161,10 @@ def queue_messages(
         assert alert.id is not None
         users = recipients.get(alert.patient_id, [])
         if not users:
-            _log.warning("alert_has_no_recipients", alert_id=alert.id, patient_id=alert.patient_id)
+            # Nobody at all (no care team, no clinic colleague, no active admin): the patient's
+            # advice says so (api.alerts.evaluation reads what was queued), and this is an
+            # operational emergency for whoever runs the service.
+            _log.error("alert_has_no_recipients", alert_id=alert.id, patient_id=alert.patient_id)
         drafts += [_draft(alert, recipient, round_number) for recipient in users]
     return len(enqueue_notifications(session, drafts, now))
 

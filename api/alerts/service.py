@@ -26,7 +26,7 @@ alert rows; alert rows are read ``FOR UPDATE`` so concurrent changes serialise.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum, auto
@@ -106,11 +106,24 @@ def raise_alert(session: Session, patient_id: int, spec: AlertSpec, now: datetim
     return raise_alerts(session, [(patient_id, spec)], now)[0].alert
 
 
-def raise_alerts(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datetime) -> list[Raised]:
+def raise_alerts(
+    session: Session,
+    items: Sequence[tuple[int, AlertSpec]],
+    now: datetime,
+    *,
+    renew_resolved: Collection[str] = frozenset(),
+) -> list[Raised]:
     """Raise many specs (one evaluation, or a sweep batch) in a handful of statements.
 
     Items are handled in order, so several specs of one rule for one patient (a synced
     week reporting the same red flag) open one alert and record the rest as occurrences.
+
+    ``renew_resolved``: rules for which an occurrence a clinician already resolved opens
+    a *new* alert instead of nothing. The capture API passes the red-flag rules: they
+    are raised only by a patient's own report, and a report that reaches the server
+    after the clinician closed the episode (the symptom came back the same day, say)
+    is a new episode that someone must own. Re-evaluations of stored data (the sweep)
+    never pass it, so a resolution is not undone by looking at the same data again.
     """
     if not items:
         return []
@@ -136,7 +149,7 @@ def raise_alerts(session: Session, items: Sequence[tuple[int, AlertSpec]], now: 
         results[i] = Raised(alert.patient_id, items[i][1], alert, RaiseEvent.OPENED)
     for i, (pid, spec) in enumerate(items):
         if results[i] is None:
-            results[i] = _raise_one(session, pid, spec, now, unresolved)
+            results[i] = _raise_one(session, pid, spec, now, unresolved, renew=str(spec.code) in renew_resolved)
     done = [r for r in results if r is not None]
     opened = [r.alert for r in done if r.event is RaiseEvent.OPENED and r.alert is not None]
     _audit_opened(session, opened, now)
@@ -144,8 +157,35 @@ def raise_alerts(session: Session, items: Sequence[tuple[int, AlertSpec]], now: 
     return done
 
 
-def _insert(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datetime) -> list[Alert]:
-    """Insert new alerts; those that hit a constraint (concurrent insert, resolved occurrence) are skipped."""
+RENEWAL_MARK = "#after:"
+
+
+def base_key(occurrence_key: str) -> str:
+    """The occurrence an alert stands for, without the renewal suffix (``<key>#after:<alert id>``)."""
+    return occurrence_key.split(RENEWAL_MARK, 1)[0]
+
+
+def _renewal_key(session: Session, pid: int, spec: AlertSpec) -> str:
+    """The key of the next episode of a resolved occurrence: ``<key>#after:<the latest alert of it>``.
+
+    Deterministic, so two requests renewing the same resolved occurrence at once insert
+    the same key and the unique constraints let one of them win.
+    """
+    key = stored_key(spec)
+    keys = session.exec(
+        select(Alert.id, Alert.occurrence_key).where(Alert.patient_id == pid, Alert.rule == str(spec.code))
+    ).all()
+    latest = max((alert_id for alert_id, k in keys if base_key(k) == key and alert_id is not None), default=0)
+    return f"{key}{RENEWAL_MARK}{latest}"
+
+
+def _insert(
+    session: Session, items: Sequence[tuple[int, AlertSpec]], now: datetime, *, key: str | None = None
+) -> list[Alert]:
+    """Insert new alerts; those that hit a constraint (concurrent insert, resolved occurrence) are skipped.
+
+    ``key`` replaces the occurrence key of a single item (a renewed episode).
+    """
     if not items:
         return []
     rows = [
@@ -154,7 +194,7 @@ def _insert(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datet
             "rule": str(spec.code),
             "tier": str(spec.tier),
             "status": AlertStatus.OPEN,
-            "occurrence_key": stored_key(spec),
+            "occurrence_key": key or stored_key(spec),
             "evidence": dict(spec.evidence),
             "ruleset_version": spec.ruleset_version,
             "opened_at": now,
@@ -176,7 +216,13 @@ def _insert(session: Session, items: Sequence[tuple[int, AlertSpec]], now: datet
 
 
 def _raise_one(
-    session: Session, pid: int, spec: AlertSpec, now: datetime, unresolved: dict[tuple[int, str], Alert]
+    session: Session,
+    pid: int,
+    spec: AlertSpec,
+    now: datetime,
+    unresolved: dict[tuple[int, str], Alert],
+    *,
+    renew: bool = False,
 ) -> Raised:
     key = (pid, str(spec.code))
     alert = unresolved.get(key) or open_alert_for(session, pid, spec.code, lock=True)
@@ -187,6 +233,12 @@ def _raise_one(
             return Raised(pid, spec, inserted[0], RaiseEvent.OPENED)
         # A concurrent writer opened it, or this exact occurrence was resolved.
         alert = open_alert_for(session, pid, spec.code, lock=True)
+        if alert is None and renew:
+            renewed = _insert(session, [(pid, spec)], now, key=_renewal_key(session, pid, spec))
+            if renewed:
+                unresolved[key] = renewed[0]
+                return Raised(pid, spec, renewed[0], RaiseEvent.OPENED)
+            alert = open_alert_for(session, pid, spec.code, lock=True)  # a concurrent writer renewed it
         if alert is None:
             return Raised(pid, spec, None, RaiseEvent.RESOLVED_BEFORE)
     unresolved[key] = alert
@@ -214,7 +266,7 @@ def _fired_again(session: Session, alert: Alert, spec: AlertSpec, now: datetime)
         return RaiseEvent.ESCALATED
     recurrences: list[dict[str, Any]] = list(evidence.get("recurrences", []))
     key = stored_key(spec)
-    if key == alert.occurrence_key or any(r.get("key") == key for r in recurrences):
+    if key == base_key(alert.occurrence_key) or any(r.get("key") == key for r in recurrences):
         return RaiseEvent.UNCHANGED
     reopen = alert.status == AlertStatus.ACKNOWLEDGED and current in URGENT_TIERS
     recurrence: dict[str, Any] = {"key": key, "at": now.isoformat(), "evidence": dict(spec.evidence)}
@@ -291,9 +343,11 @@ def _audit(session: Session, alert: Alert, action: str, now: datetime, extra: di
 __all__ = [
     "MAX_RECURRENCES",
     "NOTIFIED_TIERS",
+    "RENEWAL_MARK",
     "URGENT_TIERS",
     "RaiseEvent",
     "Raised",
+    "base_key",
     "notify_care_team",
     "open_alert_for",
     "raise_alert",

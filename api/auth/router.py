@@ -7,10 +7,11 @@ from fastapi.responses import JSONResponse
 
 from api.audit import record_audit
 from api.auth import service
-from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair, UserPublic
+from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair
 from api.deps import ClientIpDep, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import User
+from api.patients.care_team import RegisteredPublic, care_team_status
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -20,10 +21,11 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 @router.post(
     "/register",
     status_code=status.HTTP_201_CREATED,
-    response_model=UserPublic,
+    response_model=RegisteredPublic,
     responses={409: _PROBLEM, 422: _PROBLEM},
 )
-def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> UserPublic:
+def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> RegisteredPublic:
+    """A patient account; ``care_team`` says whether a physiotherapist follows them (only with an invite)."""
     user, patient = service.register_patient(
         session,
         email=str(body.email),
@@ -43,7 +45,7 @@ def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, 
         detail={"invited": body.invite_code is not None},
     )
     assert user.id is not None
-    return UserPublic(id=user.id, email=user.email, role=user.role)
+    return RegisteredPublic(id=user.id, email=user.email, role=user.role, care_team=care_team_status(session, patient))
 
 
 @router.post("/login", response_model=TokenPair, responses={401: _PROBLEM, 429: _PROBLEM})

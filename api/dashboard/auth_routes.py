@@ -1,8 +1,9 @@
 """Dashboard login and logout, and the dependencies every page uses.
 
 Login reuses the API's throttling (per account and client IP, and per client IP:
-``api/auth/throttle.py``) and password check, and admits clinicians only. Sessions run on
-the wall clock. Every POST carries a CSRF token: the session's synchronizer token, or
+``api/auth/throttle.py``) and password check, and admits clinicians (their patients) and
+admins (the unassigned-patients queue only; every clinician page sends them there). Sessions
+run on the wall clock. Every POST carries a CSRF token: the session's synchronizer token, or
 before login a random token in its own short-lived cookie that the form must echo.
 """
 
@@ -29,12 +30,17 @@ from api.dashboard.sessions import (
     tokens_match,
 )
 from api.deps import ClientIpDep, NowDep, RowIdPath, SessionDep, SettingsDep, WallNowDep, patient_in_care
-from api.models import Patient, Role
+from api.models import Patient, Role, User
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
 HOME = "/dashboard/patients"
+ADMIN_HOME = "/dashboard/unassigned"
 LOGIN = "/dashboard/login"
+
+
+def home_of(user: User) -> str:
+    return ADMIN_HOME if user.role == Role.ADMIN else HOME
 
 
 class LoginRequired(Exception):
@@ -49,14 +55,38 @@ class PageNotFound(Exception):
     """Unknown, or not in the caller's care team: the same page either way."""
 
 
-def get_login(request: Request, session: SessionDep, settings: SettingsDep, wall_now: WallNowDep) -> LoggedIn:
+class AdminElsewhere(Exception):
+    """An admin on a clinician's page: the handler sends them to the unassigned-patients queue."""
+
+
+def get_any_login(request: Request, session: SessionDep, settings: SettingsDep, wall_now: WallNowDep) -> LoggedIn:
     login = current_login(session, request.cookies.get(COOKIE), wall_now, settings)
     if login is None:
         raise LoginRequired
     return login
 
 
+AnyLogin = Annotated[LoggedIn, Depends(get_any_login)]
+
+
+def get_login(login: AnyLogin) -> LoggedIn:
+    """A clinician's login: the patients pages and their actions."""
+    if login.user.role != Role.CLINICIAN:
+        raise AdminElsewhere
+    return login
+
+
 Login = Annotated[LoggedIn, Depends(get_login)]
+
+
+def get_admin_login(login: AnyLogin) -> LoggedIn:
+    """An admin's login: a clinician asking for an admin page gets the not-found page."""
+    if login.user.role != Role.ADMIN:
+        raise PageNotFound
+    return login
+
+
+AdminLogin = Annotated[LoggedIn, Depends(get_admin_login)]
 
 
 def get_patient(login: Login, session: SessionDep, patient_id: RowIdPath) -> Patient:
@@ -79,6 +109,24 @@ def check_csrf(login: Login, csrf_token: Annotated[str, Form(max_length=100)] = 
 CheckedLogin = Annotated[LoggedIn, Depends(check_csrf)]
 
 
+def check_any_csrf(login: AnyLogin, csrf_token: Annotated[str, Form(max_length=100)] = "") -> LoggedIn:
+    if not tokens_match(login.csrf_token, csrf_token):
+        raise CsrfRejected
+    return login
+
+
+AnyCheckedLogin = Annotated[LoggedIn, Depends(check_any_csrf)]
+
+
+def check_admin_csrf(login: AdminLogin, csrf_token: Annotated[str, Form(max_length=100)] = "") -> LoggedIn:
+    if not tokens_match(login.csrf_token, csrf_token):
+        raise CsrfRejected
+    return login
+
+
+CheckedAdminLogin = Annotated[LoggedIn, Depends(check_admin_csrf)]
+
+
 def _login_page(settings: SettingsDep, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
     token = secrets.token_urlsafe(32)
     response = render("login.html", status, error=error, csrf_token=token, email=email)
@@ -93,8 +141,9 @@ def dashboard_home() -> RedirectResponse:
 
 @router.get("/login")
 def login_form(request: Request, session: SessionDep, settings: SettingsDep, wall_now: WallNowDep) -> Response:
-    if current_login(session, request.cookies.get(COOKIE), wall_now, settings) is not None:
-        return RedirectResponse(HOME, status_code=303)
+    login = current_login(session, request.cookies.get(COOKIE), wall_now, settings)
+    if login is not None:
+        return RedirectResponse(home_of(login.user), status_code=303)
     return _login_page(settings)
 
 
@@ -122,14 +171,14 @@ def login(
     user = outcome.user
     if user is None:
         return _login_page(settings, error="E-mail or password is wrong.", status=401, email=email)
-    if user.role != Role.CLINICIAN:
-        message = "This dashboard is for physiotherapists. Patients use the Backstep app; administrators the API."
+    if user.role not in (Role.CLINICIAN, Role.ADMIN):
+        message = "This dashboard is for physiotherapists and administrators. Patients use the Backstep app."
         return _login_page(settings, error=message, status=403, email=email)
     secret, row = start_session(session, user, wall_now, settings)
     record_audit(
         session, at=now, action="login", resource="dashboard_session", actor=user, detail={"session_id": row.id}
     )
-    response = RedirectResponse(HOME, status_code=303)
+    response = RedirectResponse(home_of(user), status_code=303)
     set_cookie(response, COOKIE, secret, settings)
     clear_cookie(response, LOGIN_CSRF_COOKIE, settings)
     return response
@@ -137,7 +186,7 @@ def login(
 
 @router.post("/logout")
 def logout(
-    login: CheckedLogin, session: SessionDep, settings: SettingsDep, now: NowDep, wall_now: WallNowDep
+    login: AnyCheckedLogin, session: SessionDep, settings: SettingsDep, now: NowDep, wall_now: WallNowDep
 ) -> Response:
     end_session(session, login.row, wall_now)
     record_audit(

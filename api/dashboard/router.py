@@ -19,9 +19,11 @@ from api.alerts.lifecycle import acknowledge_alert, resolve_alert
 from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
-from api.dashboard import auth_routes
+from api.dashboard import auth_routes, queue
 from api.dashboard.auth_routes import (
+    ADMIN_HOME,
     LOGIN,
+    AdminElsewhere,
     CheckedLogin,
     CsrfRejected,
     DashboardPatient,
@@ -242,6 +244,7 @@ def install_dashboard(app: FastAPI) -> None:
     """Mount the dashboard: pages, static files, security headers and its error pages."""
     app.include_router(auth_routes.router)
     app.include_router(router)
+    app.include_router(queue.router)  # the admins' unassigned-patients queue
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_middleware(DashboardHeadersMiddleware)
 
@@ -260,6 +263,10 @@ def install_dashboard(app: FastAPI) -> None:
             "error.html", 404, title="Not found", message="There is no such patient or alert in your care team."
         )
 
+    async def admin_elsewhere(_request: Request, _exc: Exception) -> Response:
+        return RedirectResponse(ADMIN_HOME, status_code=303)
+
     app.add_exception_handler(LoginRequired, login_required)
+    app.add_exception_handler(AdminElsewhere, admin_elsewhere)
     app.add_exception_handler(CsrfRejected, csrf_rejected)
     app.add_exception_handler(PageNotFound, not_found)

@@ -77,7 +77,7 @@ def start_session(session: Session, user: User, now: datetime, settings: Setting
 
 
 def current_login(session: Session, secret: str | None, now: datetime, settings: Settings) -> LoggedIn | None:
-    """The live session of an active clinician for this cookie, its activity time refreshed."""
+    """The live session of an active clinician or admin for this cookie, its activity time refreshed."""
     if not secret:
         return None
     found = session.exec(
@@ -91,7 +91,8 @@ def current_login(session: Session, secret: str | None, now: datetime, settings:
     idle = timedelta(minutes=settings.dashboard_idle_minutes)
     if row.revoked_at is not None or row.expires_at <= now or row.last_seen_at + idle <= now:
         return None
-    if not user.is_active or user.role != Role.CLINICIAN:
+    # Clinicians work their patients; admins only the unassigned-patients queue (api/dashboard/queue.py).
+    if not user.is_active or user.role not in (Role.CLINICIAN, Role.ADMIN):
         return None
     row.last_seen_at = now
     session.add(row)

@@ -10,11 +10,12 @@ from api.auth import throttle
 from api.deps import ClientIpDep, CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import Patient, Role, User
+from api.patients.care_team import care_team_status
 from api.patients.erasure import erase_patient
 from api.patients.export import ExportPublic, build_export
 from api.patients.profile import update_profile
 from api.patients.progress import progress_for
-from api.patients.schemas import EraseRequest, MePublic, MeUpdate, PatientProfilePublic, ProgressPublic
+from api.patients.schemas import EraseRequest, MePublic, MeUpdate, PatientMePublic, ProgressPublic
 from api.security import verify_password
 
 router = APIRouter(tags=["me"])
@@ -28,21 +29,20 @@ def _patient_of(session: Session, user: User) -> Patient | None:
     return session.exec(select(Patient).where(Patient.user_id == user.id)).first()
 
 
-def _me(user: User, patient: Patient | None) -> MePublic:
+def _me(session: Session, user: User, patient: Patient | None) -> MePublic:
     assert user.id is not None
-    return MePublic(
-        id=user.id,
-        email=user.email,
-        display_name=user.display_name,
-        role=user.role,
-        patient=PatientProfilePublic.model_validate(patient) if patient else None,
-    )
+    shown = None
+    if patient is not None:
+        shown = PatientMePublic.model_validate(
+            {**PatientMePublic.profile_of(patient), "care_team": care_team_status(session, patient)}
+        )
+    return MePublic(id=user.id, email=user.email, display_name=user.display_name, role=user.role, patient=shown)
 
 
 @router.get("/me", response_model=MePublic)
 def get_me(user: CurrentUser, session: SessionDep) -> MePublic:
     """The caller's account and, for patients, their profile."""
-    return _me(user, _patient_of(session, user))
+    return _me(session, user, _patient_of(session, user))
 
 
 @router.patch("/me", response_model=MePublic, responses=_problems(422))
@@ -64,7 +64,7 @@ def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep, settings: 
             patient_id=patient.id if patient else None,
             detail={"fields": changed},
         )
-    return _me(user, patient)
+    return _me(session, user, patient)
 
 
 @router.delete(

@@ -23,12 +23,35 @@ class PatientProfilePublic(Public):
     clinic_id: int | None
 
 
+class CareTeamClinician(Public):
+    id: int
+    display_name: str
+
+
+class CareTeamPublic(Public):
+    """Whether a physiotherapist follows the patient in Backstep, in a sentence the app can show."""
+
+    followed_by_clinician: bool = Field(description="false: no active clinician follows the patient yet")
+    clinicians: list[CareTeamClinician]
+    message: str = Field(description="plain words for the patient, true when read")
+
+
+class PatientMePublic(PatientProfilePublic):
+    """The profile as ``/me`` shows it to the patient, with who follows them."""
+
+    care_team: CareTeamPublic
+
+    @staticmethod
+    def profile_of(patient: Any) -> dict[str, Any]:
+        return PatientProfilePublic.model_validate(patient).model_dump()
+
+
 class MePublic(Public):
     id: int
     email: str
     display_name: str
     role: str
-    patient: PatientProfilePublic | None
+    patient: PatientMePublic | None
 
 
 # A field left out of a PATCH body. Typed Any so the fields below keep their non-null

@@ -9,6 +9,7 @@ appears" or "90 % are better in 6 weeks". Numbers come from the settings.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from enum import StrEnum
 from types import MappingProxyType
 
 from api.rules.settings import DEFAULT_RULES, RuleSettings
@@ -47,21 +48,72 @@ def emergency_safety_net(settings: RuleSettings = DEFAULT_RULES) -> str:
     )
 
 
-def advice_for(tier: Tier, settings: RuleSettings = DEFAULT_RULES) -> str:
-    """Advice shown to the patient in the response that carried the symptom (§2 tiers)."""
+class Informed(StrEnum):
+    """Who actually heard about what the patient reported: the only basis for saying so.
+
+    The escalation service derives it from the messages it really queued (or, for a
+    routine review, from the alert really left open on a physiotherapist's list); the
+    advice never claims more.
+    """
+
+    CARE_TEAM = "care_team"  # a physiotherapist of the patient's care team
+    CLINIC = "clinic"  # no care team: colleagues of the patient's clinic
+    SERVICE_TEAM = "service_team"  # no care team: the Backstep administrators (unassigned-patients queue)
+    NOBODY = "nobody"  # no one could be told: the patient must not be led to wait for anyone
+    ALREADY_REVIEWED = "already_reviewed"  # a physiotherapist already reviewed and closed this very report
+
+
+def _who_was_told(informed: Informed) -> str:
+    if informed is Informed.CARE_TEAM:
+        return "Your physiotherapy team has been told."
+    if informed is Informed.CLINIC:
+        return "No physiotherapist follows you in Backstep yet, so the physiotherapists of your clinic have been told."
+    if informed is Informed.SERVICE_TEAM:
+        return (
+            "No physiotherapist follows you in Backstep yet, so the Backstep team has been told, "
+            "so that they can arrange one."
+        )
+    if informed is Informed.ALREADY_REVIEWED:
+        return "A physiotherapist has already reviewed this report."
+    return (
+        "No physiotherapist follows you in Backstep yet and nobody could be told, so please "
+        "make sure you get help yourself as described here."
+    )
+
+
+def _paused(plan_paused: bool) -> str:
+    return "Your exercise plan is paused for now. " if plan_paused else ""
+
+
+def patient_advice(
+    tier: Tier,
+    settings: RuleSettings = DEFAULT_RULES,
+    *,
+    informed: Informed = Informed.CARE_TEAM,
+    plan_paused: bool = True,
+) -> str:
+    """The advice for a tier, saying only what happened (§2 tiers).
+
+    ``informed`` is who was actually told (emergency and urgent same day) or has the
+    alert on their list (routine); ``plan_paused`` whether a plan was actually paused.
+    The defaults are CLINICAL_RULES.md's table (a care team, a plan); the escalation
+    service always passes the facts.
+    """
     if tier is Tier.EMERGENCY:
         return (
             f"Please call {settings.emergency_number} now, or go to A&E straight away. "
             "What you have told us can be a sign of a problem that needs checking by a "
-            "doctor urgently, so please do not wait. Your exercise plan is paused for now, "
-            "and your physiotherapy team has been told."
+            "doctor urgently, so please do not wait. " + _paused(plan_paused) + _who_was_told(informed)
         )
     if tier is Tier.URGENT_SAME_DAY:
         return (
             "Please contact your GP surgery today, or call "
             f"{settings.urgent_number} if you cannot get through. What you have told us "
-            "needs to be checked by a doctor today. Your exercise plan is paused for now, "
-            "and your physiotherapy team has been told. " + emergency_safety_net(settings)
+            "needs to be checked by a doctor today. "
+            + _paused(plan_paused)
+            + _who_was_told(informed)
+            + " "
+            + emergency_safety_net(settings)
         )
     if tier is Tier.URGENT_DAYS:
         return (
@@ -71,14 +123,37 @@ def advice_for(tier: Tier, settings: RuleSettings = DEFAULT_RULES) -> str:
         )
     if tier is Tier.ROUTINE:
         return (
-            "We have asked your physiotherapist to arrange a routine review with you. "
-            "Keep going with your plan in the meantime: staying active helps. " + emergency_safety_net(settings)
+            _routine(informed)
+            + " Keep going with your plan in the meantime: staying active helps. "
+            + (emergency_safety_net(settings))
         )
     return (
         "Thank you. Nothing you have told us needs urgent attention. Keep going with your "
         "plan: staying active helps, and most people improve a lot within the first six "
         "weeks. " + emergency_safety_net(settings)
     )
+
+
+def _routine(informed: Informed) -> str:
+    if informed is Informed.CARE_TEAM:
+        return "We have asked your physiotherapist to arrange a routine review with you."
+    if informed is Informed.ALREADY_REVIEWED:
+        return "A physiotherapist has already reviewed what you told us."
+    if informed in (Informed.CLINIC, Informed.SERVICE_TEAM):
+        return (
+            "No physiotherapist follows you in Backstep yet. What you told us is waiting for "
+            "the Backstep team, who can arrange a routine review once a physiotherapist follows you."
+        )
+    return "No physiotherapist follows you in Backstep yet, so nobody has been asked to review this."
+
+
+def advice_for(tier: Tier, settings: RuleSettings = DEFAULT_RULES) -> str:
+    """Advice for a tier as CLINICAL_RULES.md's table words it: a care team was told, the plan paused.
+
+    The pure rules use it as the reference text; what a patient is shown comes from
+    ``patient_advice`` with the facts of their case.
+    """
+    return patient_advice(tier, settings)
 
 
 def flare_advice(settings: RuleSettings = DEFAULT_RULES) -> str:
@@ -96,9 +171,10 @@ def flare_advice(settings: RuleSettings = DEFAULT_RULES) -> str:
     )
 
 
+# Sent to every silent patient, followed by a physiotherapist or not: it claims no one.
 SILENCE_NUDGE = (
-    "We have not heard from you for a few days. How is your back? A quick pain log helps "
-    "your physiotherapist support you."
+    "We have not heard from you for a few days. How is your back? A quick pain log keeps "
+    "your plan and your progress up to date."
 )
 
 MEDICATION_REVIEW_ADVICE = (

@@ -58,22 +58,53 @@ def test_a_synced_week_of_the_same_red_flag_opens_one_alert_with_its_occurrences
     assert len(notifications(session, user_id=clinician.id)) == 1
 
 
-def test_a_resolved_occurrence_is_not_raised_again_but_a_new_report_is(app: FastAPI, session: Session) -> None:
+def test_a_resolved_occurrence_is_not_raised_again_by_re_evaluating_the_same_data(
+    app: FastAPI, session: Session
+) -> None:
+    clinician = make_clinician(session, app)
+    patient = make_patient(session, app, clinician)
+    assert patient.id is not None
+    spec = AlertSpec(RuleCode.PERSISTENT_NUMBNESS, Tier.ROUTINE, {"logged_days": 7}, key="numbness-from:2026-01-06")
+    alert = raise_alert(session, patient.id, spec, at_local(day(8)))
+    session.commit()
+    assert alert is not None and alert.id is not None
+    resolve_alert(session, clinician, alert.id, "reviewed: stable sciatica", at_local(day(8), 22))
+    session.commit()
+
+    # the sweep looking at the same run again the next day raises nothing
+    assert raise_alert(session, patient.id, spec, at_local(day(9))) is None
+    session.commit()
+    assert [a.status for a in alerts_of(session, patient)] == [AlertStatus.RESOLVED]
+
+
+def test_a_red_flag_reported_after_the_clinician_resolved_it_opens_a_new_alert(app: FastAPI, session: Session) -> None:
     clinician = make_clinician(session, app)
     patient = make_patient(session, app, clinician)
     report(session, patient, day(2), Symptom.CHEST_PAIN)
     [alert] = alerts_of(session, patient)
     assert alert.id is not None
-    resolve_alert(session, clinician, alert.id, "seen in A&E, musculoskeletal", at_local(day(2), 23))
+    resolve_alert(session, clinician, alert.id, "seen in A&E, musculoskeletal", at_local(day(2), 22))
     session.commit()
 
-    again = report(session, patient, day(2), Symptom.CHEST_PAIN, back_pain=6)  # an edit of the same log
-    assert again.tier is Tier.EMERGENCY  # the patient still gets the advice
-    assert again.alert_ids == ()
-    assert len(alerts_of(session, patient)) == 1
+    # the patient edits the day's log, still reporting chest pain: told to call 999 again,
+    # so a new alert someone owns, and the care team is told again
+    again = report(session, patient, day(2), Symptom.CHEST_PAIN, back_pain=6, now=at_local(day(2), 23))
+    assert again.tier is Tier.EMERGENCY
+    resolved, renewed = alerts_of(session, patient)
+    assert (resolved.id, resolved.status) == (alert.id, AlertStatus.RESOLVED)
+    assert renewed.status == AlertStatus.OPEN and again.alert_ids == (renewed.id,)
+    assert renewed.occurrence_key == f"{day(2).isoformat()}:chest_pain#after:{alert.id}"
+    assert len(notifications(session, user_id=clinician.id)) == 2
+    assert "physiotherapy team has been told" in again.advice
+
+    # the same report again while the new alert is open changes nothing
+    same = report(session, patient, day(2), Symptom.CHEST_PAIN, back_pain=7, now=at_local(day(2), 23))
+    assert same.alert_ids == (renewed.id,)
+    assert len(alerts_of(session, patient)) == 2
+    assert "recurrences" not in alerts_of(session, patient)[1].evidence
 
     later = report(session, patient, day(5), Symptom.CHEST_PAIN)
-    assert len(later.alert_ids) == 1 and later.alert_ids[0] != alert.id
+    assert later.alert_ids == (renewed.id,)  # a new occurrence of the open episode
     assert [a.status for a in alerts_of(session, patient)] == [AlertStatus.RESOLVED, AlertStatus.OPEN]
 
 

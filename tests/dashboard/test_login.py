@@ -66,12 +66,25 @@ def test_wrong_passwords_are_throttled_like_the_api(web: TestClient, physio: Use
     assert locked.status_code == 429 and "Too many failed logins" in locked.text
 
 
-def test_patients_and_admins_cannot_use_the_dashboard(web: TestClient, app: FastAPI, session: Session) -> None:
-    for user in (patient_user(session, make_patient(session, app)), make_admin(session, app)):
-        token = form_token(web.get(LOGIN).text)
-        response = web.post(LOGIN, data={"email": user.email, "password": "correct horse battery", "csrf_token": token})
-        assert response.status_code == 403 and "for physiotherapists" in response.text
-        assert web.get("/dashboard/patients").status_code == 303
+def test_patients_cannot_use_the_dashboard(web: TestClient, app: FastAPI, session: Session) -> None:
+    user = patient_user(session, make_patient(session, app))
+    token = form_token(web.get(LOGIN).text)
+    response = web.post(LOGIN, data={"email": user.email, "password": "correct horse battery", "csrf_token": token})
+    assert response.status_code == 403 and "Patients use the Backstep app" in response.text
+    assert web.get("/dashboard/patients").status_code == 303
+
+
+def test_admins_sign_in_to_the_unassigned_queue_and_nothing_else(
+    web: TestClient, app: FastAPI, session: Session
+) -> None:
+    admin = make_admin(session, app)
+    token = form_token(web.get(LOGIN).text)
+    response = web.post(LOGIN, data={"email": admin.email, "password": "correct horse battery", "csrf_token": token})
+    assert response.status_code == 303 and response.headers["location"] == "/dashboard/unassigned"
+    assert web.get("/dashboard/unassigned").status_code == 200
+    for path in ("/dashboard/patients", "/dashboard/patients/1", "/dashboard"):
+        moved = web.get(path, follow_redirects=True)
+        assert moved.url.path == "/dashboard/unassigned", path
 
 
 def test_pages_need_a_session(web: TestClient) -> None:

@@ -13,9 +13,11 @@ from api.rules.advice import (
     MEDICATION_REVIEW_ADVICE,
     RED_FLAG_QUESTIONS,
     SILENCE_NUDGE,
+    Informed,
     advice_for,
     emergency_safety_net,
     flare_advice,
+    patient_advice,
 )
 from api.rules.settings import RuleSettings
 from api.rules.types import Symptom, Tier
@@ -127,3 +129,22 @@ def test_flare_advice_re_asks_every_red_flag_question_and_says_keep_moving() -> 
         assert question in text
     assert "keep moving" in text.lower() and "staying active helps" in text
     assert "prescriber" in MEDICATION_REVIEW_ADVICE
+
+
+@pytest.mark.parametrize("informed", list(Informed))
+@pytest.mark.parametrize("plan_paused", [True, False])
+def test_composed_advice_claims_only_what_it_is_given(informed: Informed, plan_paused: bool) -> None:
+    for tier in (Tier.EMERGENCY, Tier.URGENT_SAME_DAY, Tier.ROUTINE):
+        text = patient_advice(tier, RuleSettings(), informed=informed, plan_paused=plan_paused)
+        assert not FORBIDDEN.search(text) and not DOSE.search(text) and not DRUG_NAMES.search(text)
+        assert ("physiotherapy team has been told" in text) == (informed is Informed.CARE_TEAM and tier != Tier.ROUTINE)
+        assert ("asked your physiotherapist" in text) == (informed is Informed.CARE_TEAM and tier is Tier.ROUTINE)
+        if tier is not Tier.ROUTINE:
+            assert ("paused" in text) == plan_paused
+            assert ("Backstep team has been told" in text) == (informed is Informed.SERVICE_TEAM)
+            assert ("nobody could be told" in text) == (informed is Informed.NOBODY)
+
+
+def test_the_reference_advice_is_the_care_team_case() -> None:
+    for tier in Tier:
+        assert advice_for(tier) == patient_advice(tier, informed=Informed.CARE_TEAM, plan_paused=True)
