@@ -70,8 +70,8 @@ def _who_was_told(informed: Informed) -> str:
         return "No physiotherapist follows you in Backstep yet, so the physiotherapists of your clinic have been told."
     if informed is Informed.SERVICE_TEAM:
         return (
-            "No physiotherapist follows you in Backstep yet, so the Backstep team has been told, "
-            "so that they can arrange one."
+            "No physiotherapist follows you in Backstep yet; the Backstep team has been told "
+            "and can arrange one for you."
         )
     if informed is Informed.ALREADY_REVIEWED:
         return "A physiotherapist has already reviewed this report."
