@@ -185,15 +185,14 @@ def restore(settings: Settings, backup_path: Path, *, force: bool = False) -> Re
         _fsync(staged)
 
         previous = None
-        if target.exists():
-            if live is not None:
-                stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-                previous = target.with_name(f"{target.name}.before-restore-{stamp}")
-                backup_file(target, previous)
-            # The old WAL must not be replayed onto the restored file: remove it first (a
-            # crash between the two steps leaves the old file without its WAL, which was
-            # being replaced anyway, never the new file with a foreign WAL).
-            _remove_sidecars(target)
+        if live is not None:
+            stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+            previous = target.with_name(f"{target.name}.before-restore-{stamp}")
+            backup_file(target, previous)
+        # The old WAL must not be replayed onto the restored file: remove it first (a
+        # crash between the two steps leaves the old file without its WAL, which was
+        # being replaced anyway, never the new file with a foreign WAL).
+        _remove_sidecars(target)
         os.replace(staged, target)
         _fsync_directory(target.parent)
     finally:
@@ -214,13 +213,16 @@ def _revisions(settings: Settings) -> tuple[str, frozenset[str]]:
 
 
 def _check_backstep_database(path: Path, shown: Path, head: str, known: frozenset[str]) -> str:
-    with _connect(path, mode="ro") as connection:
-        _check_integrity(connection, shown)
-        tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        missing = sorted(CORE_TABLES - tables)
-        if missing:
-            raise BackupError(f"{shown} is not a Backstep database (no table {', '.join(missing)})")
-        revision = _revision(connection)
+    try:
+        with _connect(path, mode="ro") as connection:
+            _check_integrity(connection, shown)
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            missing = sorted(CORE_TABLES - tables)
+            if missing:
+                raise BackupError(f"{shown} is not a Backstep database (no table {', '.join(missing)})")
+            revision = _revision(connection)
+    except sqlite3.DatabaseError as exc:
+        raise BackupError(f"{shown} fails integrity_check: {exc}") from exc
     if revision is None:
         raise BackupError(f"{shown} has no migration revision (alembic_version is empty)")
     if revision not in known:
