@@ -17,6 +17,7 @@ are checked precisely:
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import threading
 import uuid
@@ -28,9 +29,12 @@ import httpx2
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlmodel import Session, select
 
+from api import cli
 from api.backup import BackupError, backup, restore
+from api.config import get_settings
 from api.migrations import alembic_config, head_revision, upgrade
 from api.models import PainLog, Patient, User
 from tests.conftest import test_settings
@@ -292,7 +296,7 @@ def _damage_a_table(path: Path) -> None:
     path.write_bytes(bytes(data))
 
 
-def test_restore_replaces_stale_wal_files_and_leaves_an_older_backup_to_migrate(live_db: Path, tmp_path: Path) -> None:
+def test_restore_removes_stale_wal_files_and_fills_an_empty_database(live_db: Path, tmp_path: Path) -> None:
     copy = tmp_path / "copy.db"
     backup(test_settings(url_of(live_db)), copy)
     target = tmp_path / "t" / "backstep.db"
@@ -311,3 +315,36 @@ def test_restore_replaces_stale_wal_files_and_leaves_an_older_backup_to_migrate(
     empty.parent.mkdir()
     sqlite3.connect(empty).close()
     assert restore(test_settings(url_of(empty)), copy).previous is None
+
+
+def test_an_older_backup_is_restored_and_the_command_says_to_migrate(
+    live_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    settings = test_settings(url_of(live_db))
+    script = ScriptDirectory.from_config(alembic_config(settings))
+    head = script.get_current_head()
+    assert head is not None
+    older = script.get_revision(head).down_revision
+    assert isinstance(older, str)  # the chain has an older revision to stand for a past release
+    old_backup = tmp_path / "old.db"
+    backup(settings, old_backup)
+    with sqlite3.connect(old_backup) as connection:
+        connection.execute("UPDATE alembic_version SET version_num = ?", (older,))
+
+    target = tmp_path / "r" / "backstep.db"
+    for key, value in backstep_env(url_of(target)).items():
+        if key.startswith("BACKSTEP_") or key == "DATABASE_URL":
+            monkeypatch.setenv(key, value)
+    get_settings.cache_clear()
+    try:
+        assert cli.main(["restore", str(old_backup)]) == 0
+        out, err = capsys.readouterr()
+        assert json.loads(out) == {"restored": str(target), "revision": older}
+        assert "run `backstep migrate`" in err
+        # Now it holds data: a second restore needs --force, and keeps what it replaces.
+        assert cli.main(["restore", str(old_backup)]) == 2
+        assert "--force" in capsys.readouterr().err
+        assert cli.main(["restore", "--force", str(old_backup)]) == 0
+        assert "kept at" in capsys.readouterr().err
+    finally:
+        get_settings.cache_clear()
