@@ -125,6 +125,11 @@ def backup_file(
     _remove_database_files(partial)
     try:
         with _connect(source, mode="rw") as live, _connect(partial, mode="rwc") as copy:
+            # The service puts the database in WAL mode on every connection; a file no
+            # process has opened yet (e.g. just restored) is put there too, because in a
+            # rollback-journal mode the snapshot below would block every writer.
+            if live.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                live.execute("PRAGMA journal_mode=WAL")
             # The snapshot: a read transaction held across every step (see the module doc).
             live.execute("BEGIN")
             revision = _revision(live)

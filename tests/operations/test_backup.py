@@ -348,3 +348,29 @@ def test_an_older_backup_is_restored_and_the_command_says_to_migrate(
         assert "kept at" in capsys.readouterr().err
     finally:
         get_settings.cache_clear()
+
+
+def test_a_database_in_rollback_journal_mode_is_backed_up_in_wal_mode(live_db: Path, tmp_path: Path) -> None:
+    """A freshly restored file is in DELETE mode until the service opens it; the backup's
+    long read transaction must not hold off writers there either."""
+    restored = tmp_path / "restored.db"
+    restore(test_settings(url_of(restored)), backup(test_settings(url_of(live_db)), tmp_path / "b.db").path)
+    with sqlite3.connect(restored) as connection:
+        assert connection.execute("PRAGMA journal_mode").fetchone() == ("delete",)
+
+    writer = sqlite3.connect(restored, timeout=0.1, isolation_level=None)
+    written: list[int] = []
+
+    def write_during_the_copy(copied: int, total: int) -> None:
+        if not written:  # inside the snapshot: a write from another connection must not wait
+            writer.execute("INSERT INTO clinic (name, created_at) VALUES ('during', '2026-06-08 12:00:00')")
+            written.append(copied)
+
+    try:
+        backup(test_settings(url_of(restored)), tmp_path / "c.db", pages_per_step=1, progress=write_during_the_copy)
+    finally:
+        writer.close()
+    assert written
+    # Written after the snapshot began: not in the copy.
+    with sqlite3.connect(tmp_path / "c.db") as copy:
+        assert copy.execute("SELECT count(*) FROM clinic WHERE name = 'during'").fetchone() == (0,)
