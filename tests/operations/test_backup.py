@@ -146,6 +146,7 @@ def assert_prefix(writer: Writer, stored: dict[date, PainLog]) -> int:
     return last
 
 
+@pytest.mark.slow
 def test_backup_under_write_load_holds_every_acknowledged_write(live_db: Path, tmp_path: Path) -> None:
     env = backstep_env(url_of(live_db))  # SQLite: the scheduler runs inside `backstep serve`
     with api_servers(env, [free_port()], tmp_path) as (url,):
