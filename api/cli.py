@@ -7,6 +7,7 @@ import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
+from pathlib import Path
 
 import uvicorn
 from pydantic import EmailStr, TypeAdapter, ValidationError
@@ -15,8 +16,9 @@ from sqlalchemy import Engine
 from api.admin.service import create_staff_user
 from api.audit import record_audit
 from api.auth.passwords import password_problem
+from api.backup import BackupError, backup, restore
 from api.clock import Clock
-from api.config import Settings, get_settings
+from api.config import Settings, env_name, get_settings
 from api.db import make_engine, session_scope
 from api.errors import Problem
 from api.jobs import JobContext, run_job
@@ -66,15 +68,48 @@ def build_parser() -> argparse.ArgumentParser:
     run = job_commands.add_parser("run", help="run one job once")
     run.add_argument("name", choices=["reminders", "deliveries", "sweep"])
     run.add_argument("--now", type=_parse_instant, help="application time to run at (default: now)")
+
+    # Issue 17: the embedded database's backup story (PostgreSQL uses pg_dump / pg_basebackup).
+    backup_cmd = commands.add_parser(
+        "backup", help="copy the embedded SQLite database to PATH while the service runs (not PostgreSQL)"
+    )
+    backup_cmd.add_argument("path", type=Path, help="the backup file to write")
+    backup_cmd.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
+
+    restore_cmd = commands.add_parser(
+        "restore", help="replace the embedded SQLite database with the backup at PATH (service stopped)"
+    )
+    restore_cmd.add_argument("path", type=Path, help="a file written by `backstep backup`")
+    restore_cmd.add_argument(
+        "--force", action="store_true", help="replace a database that holds data (a copy of it is kept)"
+    )
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    settings = get_settings()
+    try:
+        settings = get_settings()
+    except ValidationError as error:
+        # The first thing a container runs: say plainly why it refuses to start (e.g. the
+        # image defaults to production, which refuses the development JWT secret).
+        print(_settings_refused(error), file=sys.stderr)
+        return 2
     configure_logging(settings.log_level, settings.log_json)
     handler = _HANDLERS[args.command]
     return handler(args, settings)
+
+
+def _settings_refused(error: ValidationError) -> str:
+    reasons = []
+    for problem in error.errors():
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        field = str(problem["loc"][0]) if problem["loc"] else None
+        reasons.append(f"{env_name(field)}: {message}" if field in Settings.model_fields else message)
+    lines = ["error: refusing to start, the settings are not valid:", *(f"  - {r}" for r in reasons)]
+    if any("BACKSTEP_JWT_SECRET" in r for r in reasons):
+        lines.append("  set BACKSTEP_JWT_SECRET to at least 32 random characters, e.g. `openssl rand -base64 48`")
+    return "\n".join(lines)
 
 
 def _migrate(_args: argparse.Namespace, settings: Settings) -> int:
@@ -180,6 +215,34 @@ def _jobs(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        result = backup(settings, args.path, force=args.force)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(json.dumps({"backup": str(result.path), "bytes": result.bytes, "revision": result.revision}))
+    return 0
+
+
+def _restore(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        result = restore(settings, args.path, force=args.force)
+    except BackupError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if result.previous is not None:
+        print(f"the replaced database was kept at {result.previous}", file=sys.stderr)
+    if result.needs_migrate:
+        print(
+            f"the backup is at revision {result.revision}, this release at {result.head}: "
+            "run `backstep migrate` before starting the service",
+            file=sys.stderr,
+        )
+    print(json.dumps({"restored": str(result.path), "revision": result.revision}))
+    return 0
+
+
 def _clock(engine: Engine, settings: Settings) -> Clock:
     return Clock(engine, test_clock_enabled=settings.allow_test_clock, cache_seconds=settings.clock_cache_seconds)
 
@@ -191,6 +254,8 @@ _HANDLERS = {
     "create-user": _create_user,
     "seed-demo": _seed_demo,
     "jobs": _jobs,
+    "backup": _backup,
+    "restore": _restore,
 }
 
 
