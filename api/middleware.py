@@ -16,6 +16,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BodyTooLarge, Problem, problem_response
+from api.observability.metrics import observe_request, route_label
+from api.observability.tracing import annotate_request
 from api.request_context import reset_request_id, set_request_id
 
 _access_log = structlog.get_logger("api.access")
@@ -26,7 +28,8 @@ class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one) and logs one line per request.
 
     The log line has method, route template, status and duration: never bodies,
-    query strings or anything that could identify a patient.
+    query strings or anything that could identify a patient. The same go to the request
+    metrics, and the request id onto the trace's server span.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -56,13 +59,16 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send_with_id)
         finally:
             route = scope.get("route")
+            seconds = time.perf_counter() - started
             _access_log.info(
                 "request",
                 method=scope.get("method"),
-                route=getattr(route, "path", None) or "unmatched",
+                route=route_label(route),
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            observe_request(scope.get("method"), route, status, seconds)
+            annotate_request(request_id, route)
             structlog.contextvars.unbind_contextvars("request_id")
             reset_request_id(token)
 
