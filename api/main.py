@@ -83,6 +83,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Back-pain self-management: pain logs, graded exercise plans, escalation to physiotherapists.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        # FastAPI's own OpenTelemetry is off: traces come from api.observability.tracing,
+        # which keeps raw paths and queries off spans, and its logs would carry exception
+        # messages (input values) to wherever a global log provider points.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.engine = engine

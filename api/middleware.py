@@ -58,17 +58,16 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
             seconds = time.perf_counter() - started
             _access_log.info(
                 "request",
                 method=scope.get("method"),
-                route=route_label(route),
+                route=route_label(scope),
                 status=status,
                 duration_ms=round(seconds * 1000, 2),
             )
-            observe_request(scope.get("method"), route, status, seconds)
-            annotate_request(request_id, route)
+            observe_request(scope, status, seconds)
+            annotate_request(request_id, scope)
             structlog.contextvars.unbind_contextvars("request_id")
             reset_request_id(token)
 

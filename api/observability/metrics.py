@@ -109,14 +109,25 @@ _CLAIMED_KEYS: Mapping[str, tuple[str, ...]] = {
 }
 
 
-def route_label(route: Any) -> str:
-    """The matched route's template; anything unmatched (404s, probes of random paths) is one label."""
-    path = getattr(route, "path", None)
-    return path if isinstance(path, str) and path else UNMATCHED_ROUTE
+def route_label(scope: Mapping[str, Any]) -> str:
+    """The matched route's full template (``/api/v1/clinician/patients/{patient_id}``); anything
+    unmatched (404s, probes of random paths) is one label.
+
+    ``scope["route"]`` alone is the route as its router declared it, without the prefixes
+    ``include_router`` added; FastAPI records the matched route with its prefixes in its
+    ``scope["fastapi"]`` (its own telemetry reads it there), so that comes first.
+    """
+    fastapi_scope = scope.get("fastapi")
+    context = fastapi_scope.get("effective_route_context") if isinstance(fastapi_scope, dict) else None
+    for candidate in (getattr(context, "path_format", None), getattr(scope.get("route"), "path", None)):
+        if isinstance(candidate, str) and candidate:
+            return candidate
+    return UNMATCHED_ROUTE
 
 
-def observe_request(method: str | None, route: Any, status: int, seconds: float) -> None:
-    labels = (method if method in _METHODS else "OTHER", route_label(route), str(status))
+def observe_request(scope: Mapping[str, Any], status: int, seconds: float) -> None:
+    method = scope.get("method")
+    labels = (method if method in _METHODS else "OTHER", route_label(scope), str(status))
     HTTP_REQUESTS.labels(*labels).inc()
     HTTP_DURATION.labels(*labels).observe(seconds)
 

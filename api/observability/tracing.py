@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import atexit
 import os
+from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
@@ -105,12 +106,12 @@ def instrument_engine(engines: list[Engine], provider: TracerProvider) -> None:
         EngineTracer(tracer, engine, connections_usage=usage, enable_commenter=False)  # type: ignore[no-untyped-call]
 
 
-def annotate_request(request_id: str, route: Any) -> None:
+def annotate_request(request_id: str, scope: Mapping[str, Any]) -> None:
     """On the current server span: the request id, and the route template in place of the raw URL."""
     span = trace.get_current_span()
     if not span.is_recording():
         return
-    template = route_label(route)
+    template = route_label(scope)
     span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
     for name in _URL_ATTRIBUTES:
         span.set_attribute(name, template)
