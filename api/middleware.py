@@ -17,7 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BodyTooLarge, Problem, problem_response
 from api.observability.metrics import observe_request, route_label
-from api.observability.tracing import annotate_request
+from api.observability.tracing import annotate_request, annotate_route
 from api.request_context import reset_request_id, set_request_id
 
 _access_log = structlog.get_logger("api.access")
@@ -43,6 +43,7 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = set_request_id(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        annotate_request(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -50,6 +51,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                annotate_route(scope)  # routed by now; the server span ends with the body
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -67,7 +69,7 @@ class RequestContextMiddleware:
                 duration_ms=round(seconds * 1000, 2),
             )
             observe_request(scope, status, seconds)
-            annotate_request(request_id, scope)
+            annotate_route(scope)  # a crash skipped the response start; the span is still open
             structlog.contextvars.unbind_contextvars("request_id")
             reset_request_id(token)
 

@@ -14,14 +14,16 @@ No PHI in attributes: SQL spans carry the statement text with its placeholders a
 never the parameters (the SQLAlchemy instrumentation does not record them and the
 SQL commenter stays off); a request's span gets the request id and the route template,
 and its URL, target and query attributes are rewritten to the template, because a raw
-path holds patient ids and a query string may hold anything a client typed.
+path holds patient ids and a query string may hold anything a client typed. Every
+exporter is wrapped in ``RedactingExporter``, which drops status descriptions and
+exception messages (free text that can quote a row).
 """
 
 from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import cache
 from typing import Any
 
@@ -31,8 +33,9 @@ from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
 from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter
+from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
+from opentelemetry.trace import Status
 from sqlalchemy import Engine
 
 from api.observability.metrics import route_label
@@ -43,6 +46,51 @@ _EXCLUDED_URLS = "/healthz,/readyz"
 # Attributes of the server span that hold the raw path or query (old and new semantic conventions).
 _URL_ATTRIBUTES = ("http.url", "url.full", "http.target", "url.path")
 _QUERY_ATTRIBUTES = ("url.query",)
+_FREE_TEXT_EVENT_ATTRIBUTES = frozenset({"exception.message", "exception.stacktrace", "exception.escaped"})
+
+
+class RedactingExporter(SpanExporter):
+    """Exports spans without the free text that can quote patient data: a status
+    description (a database error's message quotes the offending row, e.g. ``Key
+    (email)=(…) already exists``) and an exception's message and stack trace (its last
+    line is the message). The status code and the exception type stay."""
+
+    def __init__(self, inner: SpanExporter) -> None:
+        self._inner = inner
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        return self._inner.export([_redacted(span) for span in spans])
+
+    def shutdown(self) -> None:
+        self._inner.shutdown()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return self._inner.force_flush(timeout_millis)
+
+
+def _redacted(span: ReadableSpan) -> ReadableSpan:
+    events = [
+        Event(
+            event.name,
+            {k: v for k, v in (event.attributes or {}).items() if k not in _FREE_TEXT_EVENT_ATTRIBUTES},
+            event.timestamp,
+        )
+        for event in span.events
+    ]
+    return ReadableSpan(
+        name=span.name,
+        context=span.context,
+        parent=span.parent,
+        resource=span.resource,
+        attributes=span.attributes,
+        events=events,
+        links=span.links,
+        kind=span.kind,
+        status=Status(span.status.status_code),
+        start_time=span.start_time,
+        end_time=span.end_time,
+        instrumentation_scope=span.instrumentation_scope,
+    )
 
 
 def tracing_requested(environ: dict[str, str] | None = None) -> list[str]:
@@ -80,7 +128,7 @@ def provider_from_env() -> TracerProvider | None:
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or TRACER_NAME})
     provider = TracerProvider(resource=resource)
     for name in exporters:
-        provider.add_span_processor(BatchSpanProcessor(_exporter(name)))
+        provider.add_span_processor(BatchSpanProcessor(RedactingExporter(_exporter(name))))
     trace.set_tracer_provider(provider)
     HTTPX2ClientInstrumentor().instrument(tracer_provider=provider)  # the push providers' client
     atexit.register(provider.shutdown)
@@ -106,13 +154,19 @@ def instrument_engine(engines: list[Engine], provider: TracerProvider) -> None:
         EngineTracer(tracer, engine, connections_usage=usage, enable_commenter=False)  # type: ignore[no-untyped-call]
 
 
-def annotate_request(request_id: str, scope: Mapping[str, Any]) -> None:
-    """On the current server span: the request id, and the route template in place of the raw URL."""
+def annotate_request(request_id: str) -> None:
+    """The request id on the current server span (a no-op when tracing is off)."""
+    span = trace.get_current_span()
+    if span.is_recording():
+        span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
+
+
+def annotate_route(scope: Mapping[str, Any]) -> None:
+    """The route template in place of the raw URL, path and query on the current server span."""
     span = trace.get_current_span()
     if not span.is_recording():
         return
     template = route_label(scope)
-    span.set_attribute(REQUEST_ID_ATTRIBUTE, request_id)
     for name in _URL_ATTRIBUTES:
         span.set_attribute(name, template)
     for name in _QUERY_ATTRIBUTES:
