@@ -15,7 +15,7 @@ never the parameters (the SQLAlchemy instrumentation does not record them and th
 SQL commenter stays off); a request's span gets the request id and the route template,
 and its URL, target and query attributes are rewritten to the template, because a raw
 path holds patient ids and a query string may hold anything a client typed. Every
-exporter is wrapped in ``RedactingExporter``, which drops status descriptions and
+exporter is wrapped in ``redaction.RedactingExporter``, which drops status descriptions and
 exception messages (free text that can quote a row).
 """
 
@@ -23,22 +23,22 @@ from __future__ import annotations
 
 import atexit
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opentelemetry import metrics, trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
-from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SpanExporter, SpanExportResult
-from opentelemetry.trace import Status
-from sqlalchemy import Engine
 
 from api.observability.metrics import route_label
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
+    from sqlalchemy import Engine
+
+# The SDK and the instrumentations are imported only when tracing is on (over a second
+# of start-up otherwise spent on every process, the CLI's included).
 
 TRACER_NAME = "backstep"
 REQUEST_ID_ATTRIBUTE = "backstep.request_id"
@@ -46,51 +46,6 @@ _EXCLUDED_URLS = "/healthz,/readyz"
 # Attributes of the server span that hold the raw path or query (old and new semantic conventions).
 _URL_ATTRIBUTES = ("http.url", "url.full", "http.target", "url.path")
 _QUERY_ATTRIBUTES = ("url.query",)
-_FREE_TEXT_EVENT_ATTRIBUTES = frozenset({"exception.message", "exception.stacktrace", "exception.escaped"})
-
-
-class RedactingExporter(SpanExporter):
-    """Exports spans without the free text that can quote patient data: a status
-    description (a database error's message quotes the offending row, e.g. ``Key
-    (email)=(…) already exists``) and an exception's message and stack trace (its last
-    line is the message). The status code and the exception type stay."""
-
-    def __init__(self, inner: SpanExporter) -> None:
-        self._inner = inner
-
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return self._inner.export([_redacted(span) for span in spans])
-
-    def shutdown(self) -> None:
-        self._inner.shutdown()
-
-    def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return self._inner.force_flush(timeout_millis)
-
-
-def _redacted(span: ReadableSpan) -> ReadableSpan:
-    events = [
-        Event(
-            event.name,
-            {k: v for k, v in (event.attributes or {}).items() if k not in _FREE_TEXT_EVENT_ATTRIBUTES},
-            event.timestamp,
-        )
-        for event in span.events
-    ]
-    return ReadableSpan(
-        name=span.name,
-        context=span.context,
-        parent=span.parent,
-        resource=span.resource,
-        attributes=span.attributes,
-        events=events,
-        links=span.links,
-        kind=span.kind,
-        status=Status(span.status.status_code),
-        start_time=span.start_time,
-        end_time=span.end_time,
-        instrumentation_scope=span.instrumentation_scope,
-    )
 
 
 def tracing_requested(environ: dict[str, str] | None = None) -> list[str]:
@@ -105,6 +60,8 @@ def tracing_requested(environ: dict[str, str] | None = None) -> list[str]:
 
 
 def _exporter(name: str) -> SpanExporter:
+    from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
     if name == "otlp":
         protocol = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL") or os.environ.get(
             "OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"
@@ -125,6 +82,13 @@ def provider_from_env() -> TracerProvider | None:
     exporters = tracing_requested()
     if not exporters:
         return None
+    from opentelemetry.instrumentation.httpx import HTTPX2ClientInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    from api.observability.redaction import RedactingExporter
+
     resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME") or TRACER_NAME})
     provider = TracerProvider(resource=resource)
     for name in exporters:
@@ -137,6 +101,8 @@ def provider_from_env() -> TracerProvider | None:
 
 def instrument_app(app: FastAPI, engines: list[Engine], provider: TracerProvider) -> None:
     """Server spans for ``app``'s requests and child spans for the statements on ``engines``."""
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
     FastAPIInstrumentor.instrument_app(
         app, tracer_provider=provider, excluded_urls=_EXCLUDED_URLS, exclude_spans=["receive", "send"]
     )
@@ -144,6 +110,8 @@ def instrument_app(app: FastAPI, engines: list[Engine], provider: TracerProvider
 
 
 def instrument_engine(engines: list[Engine], provider: TracerProvider) -> None:
+    from opentelemetry.instrumentation.sqlalchemy.engine import EngineTracer
+
     tracer = trace.get_tracer("opentelemetry.instrumentation.sqlalchemy", tracer_provider=provider)
     usage = metrics.get_meter("opentelemetry.instrumentation.sqlalchemy").create_up_down_counter(
         "db.client.connections.usage", unit="connections", description="connections by state"

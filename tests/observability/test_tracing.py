@@ -23,9 +23,9 @@ from sqlmodel import Session
 from api.config import Settings
 from api.jobs import JobContext, run_job
 from api.main import create_app
+from api.observability.redaction import RedactingExporter
 from api.observability.tracing import (
     REQUEST_ID_ATTRIBUTE,
-    RedactingExporter,
     instrument_app,
     instrument_engine,
     tracing_requested,
