@@ -139,6 +139,8 @@ def process_batch(session: Session, rows: list[ReminderSchedule], now: datetime,
                 )
             )
             row.last_sent_on = row.local_date
+            # Counted when decided: a batch that then rolls back is re-sent by the next tick and
+            # counted again, later, which is what the operator should see.
             observe_reminder_lateness(kind.value, (now - row.next_due_at).total_seconds())
         else:
             counts[f"skipped_{_slug(skip)}"] += 1
