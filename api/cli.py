@@ -25,6 +25,10 @@ from api.jobs import JobContext, run_job
 from api.logs import configure_logging
 from api.migrations import upgrade
 from api.models import Role
+from api.observability.exposition import multiprocess_mode, prepare_multiprocess_dir
+from api.observability.listener import start_metrics_listener
+from api.observability.metrics import instrument_pool
+from api.observability.tracing import instrument_engine, provider_from_env
 from api.scheduler import run_until_stopped
 from api.seed import seed_demo
 
@@ -130,6 +134,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.workers > 1 or multiprocess_mode():
+        prepare_multiprocess_dir()  # before the workers start: they inherit it and count there
+    listener = start_metrics_listener(settings)
+    try:
+        _run_uvicorn(args)
+    finally:
+        if listener is not None:
+            listener.stop()
+    return 0
+
+
+def _run_uvicorn(args: argparse.Namespace) -> None:
     uvicorn.run(
         "api.main:create_app",
         factory=True,
@@ -143,15 +159,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         forwarded_allow_ips=[],
         log_config=None,
     )
-    return 0
 
 
 def _scheduler(_args: argparse.Namespace, settings: Settings) -> int:
     engine = make_engine(settings)
+    instrument_pool(engine, "main")
+    tracer_provider = provider_from_env()
+    if tracer_provider is not None:
+        instrument_engine([engine], tracer_provider)
+    listener = start_metrics_listener(settings)
     print("scheduler running; Ctrl+C or SIGTERM stops it after the running tick", flush=True)
     try:
         run_until_stopped(JobContext(engine, settings, _clock(engine, settings)))
     finally:
+        if listener is not None:
+            listener.stop()
         engine.dispose()
     return 0
 

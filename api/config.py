@@ -128,6 +128,23 @@ class Settings(BaseSettings):
     log_level: str = Field(default="INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`")
     log_json: bool = Field(default=True, description="JSON log lines (set false for console-friendly text)")
 
+    # Metrics (an internal listener of its own, never the API's port: api/observability/exposition.py)
+    metrics_port: int | None = Field(
+        default=None,
+        ge=0,
+        le=65535,
+        description="port of the Prometheus `/metrics` listener of `backstep serve` and `backstep scheduler` "
+        "(unset: no listener)",
+    )
+    metrics_host: str = Field(
+        default="127.0.0.1",
+        description="address that listener binds (beyond loopback, production needs `BACKSTEP_METRICS_TOKEN`)",
+    )
+    metrics_token: str | None = Field(
+        default=None,
+        description="bearer token `/metrics` requires (`Authorization: Bearer …`; ≥ 32 chars in production)",
+    )
+
     # Time
     allow_test_clock: bool = Field(
         default=False, description="enable `PUT /api/v1/admin/test-clock` (refused in production)"
@@ -202,6 +219,12 @@ class Settings(BaseSettings):
                 raise ValueError("production refuses the default or a short BACKSTEP_JWT_SECRET")
             if self.allow_test_clock:
                 raise ValueError("production refuses BACKSTEP_ALLOW_TEST_CLOCK=true")
+            if self.metrics_port is not None and not _is_loopback(self.metrics_host) and not self.metrics_token:
+                raise ValueError(
+                    "production refuses a /metrics listener beyond loopback without BACKSTEP_METRICS_TOKEN"
+                )
+            if self.metrics_token is not None and len(self.metrics_token) < 32:
+                raise ValueError("production refuses a BACKSTEP_METRICS_TOKEN shorter than 32 characters")
         if bool(self.webhook_url) != bool(self.webhook_secret):
             raise ValueError("BACKSTEP_WEBHOOK_URL and BACKSTEP_WEBHOOK_SECRET are set together (webhooks are signed)")
         if bool(self.fcm_project_id) != (self.fcm_credentials_file is not None):
@@ -238,6 +261,15 @@ class Settings(BaseSettings):
             return self.alembic_ini
         beside_package = Path(__file__).resolve().parent.parent / "alembic.ini"
         return beside_package if beside_package.exists() else Path.cwd() / "alembic.ini"
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # a host name: it may resolve to anything
 
 
 @cache

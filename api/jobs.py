@@ -24,6 +24,8 @@ from api.config import Settings
 from api.db import job_engine
 from api.delivery.dispatcher import deliver_due
 from api.delivery.providers import Providers
+from api.observability.metrics import job_run
+from api.observability.tracing import job_tracer
 from api.plans.sweep import sweep_plans
 from api.reminders.tick import run_reminder_tick
 
@@ -79,6 +81,8 @@ def run_job(name: str, ctx: JobContext, now: datetime | None = None) -> JobResul
     transaction: a sweep batch may wait and run longer than a request, but not forever."""
     at = now or ctx.clock.now()
     bounded = dataclasses.replace(ctx, engine=job_engine(ctx.engine, ctx.settings))
-    result = JOBS[name](bounded, at)
+    with job_tracer().start_as_current_span(f"job {name}"), job_run(name) as counts:
+        result = JOBS[name](bounded, at)
+        counts.update(result)
     _log.info("job_finished", job=name, at=at.isoformat(), **result)
     return result

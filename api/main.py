@@ -30,6 +30,9 @@ from api.logs import configure_logging
 from api.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
 from api.migrations import head_revision
 from api.notifications.router import router as notifications_router
+from api.observability.exposition import mark_process_dead
+from api.observability.metrics import instrument_pool, release_pool
+from api.observability.tracing import instrument_app, provider_from_env
 from api.openapi import finish_openapi, operation_id
 from api.pain_logs.router import router as pain_logs_router
 from api.patients.router import router as patients_router
@@ -57,6 +60,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         get_library()  # a broken exercise library must stop the start-up, not the first request
+        instrument_pool(engine, "main")
         scheduler = None
         if settings.run_scheduler_in_process:
             scheduler = build_scheduler(JobContext(engine, settings, clock), blocking=False)
@@ -74,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 scheduler.shutdown(wait=True)
             engine.dispose()
             probe_engine.dispose()
+            release_pool(engine, "main")
+            mark_process_dead()  # a stopping `serve --workers N` worker leaves the live gauges
 
     app = FastAPI(
         title="Backstep API",
@@ -84,12 +90,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         generate_unique_id_function=operation_id,
         # Every route: text the database cannot store and duplicate JSON keys are a 422.
         dependencies=[Depends(check_request_input)],
+        # FastAPI's own OpenTelemetry is off: traces come from api.observability.tracing,
+        # which keeps raw paths and queries off spans, and its logs would carry exception
+        # messages (input values) to wherever a global log provider points.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.probe_engine = probe_engine
     app.state.clock = clock
     app.state.head_revision = head_revision(settings)
+
+    tracer_provider = provider_from_env()
+    if tracer_provider is not None:  # OTEL_* variables ask for traces
+        instrument_app(app, [engine], tracer_provider)
 
     install_error_handlers(app)
     app.add_middleware(

@@ -16,6 +16,8 @@ import structlog
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.errors import BodyTooLarge, Problem, problem_response
+from api.observability.metrics import observe_request, route_label
+from api.observability.tracing import annotate_request, annotate_route
 from api.request_context import reset_request_id, set_request_id
 
 _access_log = structlog.get_logger("api.access")
@@ -26,7 +28,8 @@ class RequestContextMiddleware:
     """Assigns a request id (or keeps a sane incoming one) and logs one line per request.
 
     The log line has method, route template, status and duration: never bodies,
-    query strings or anything that could identify a patient.
+    query strings or anything that could identify a patient. The same go to the request
+    metrics, and the request id onto the trace's server span.
     """
 
     def __init__(self, app: ASGIApp) -> None:
@@ -40,6 +43,7 @@ class RequestContextMiddleware:
         request_id = incoming if incoming and _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         token = set_request_id(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
+        annotate_request(request_id)
         started = time.perf_counter()
         status = 500
 
@@ -47,6 +51,7 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                annotate_route(scope)  # routed by now; the server span ends with the body
                 headers = list(message.get("headers", []))
                 headers.append((b"x-request-id", request_id.encode()))
                 message["headers"] = headers
@@ -55,14 +60,16 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
-            route = scope.get("route")
+            seconds = time.perf_counter() - started
             _access_log.info(
                 "request",
                 method=scope.get("method"),
-                route=getattr(route, "path", None) or "unmatched",
+                route=route_label(scope),
                 status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                duration_ms=round(seconds * 1000, 2),
             )
+            observe_request(scope, status, seconds)
+            annotate_route(scope)  # a crash skipped the response start; the span is still open
             structlog.contextvars.unbind_contextvars("request_id")
             reset_request_id(token)
 

@@ -49,6 +49,7 @@ from api.delivery.messages import Outcome, PushMessage, SendResult
 from api.delivery.providers import UNCONFIGURED, Providers
 from api.models import Delivery, DeliveryStatus, Device, Notification, NotificationKind
 from api.notifications.devices import retire_device
+from api.observability.metrics import observe_delivery
 
 _log = structlog.get_logger("api.delivery")
 _PENDING: sa.ColumnElement[str] = sa.literal_column("'pending'")  # a literal, so the partial index always applies
@@ -265,9 +266,11 @@ def record(
     counts: Counter[str] = Counter()
     params: list[dict[str, Any]] = []
     retire: dict[int, str] = {}
+    outcomes: list[tuple[str | None, str]] = []
     for item, verdict in zip(claimed, verdicts, strict=True):
         label, row = _row_update(settings, item, verdict, at, rng)
         counts[label] += 1
+        outcomes.append((item.platform, label))
         params.append(row)
         if verdict.retire and item.device_id is not None:
             retire[item.device_id] = verdict.detail or "token rejected by the provider"
@@ -301,6 +304,8 @@ def record(
             if retired_at.scalar_one_or_none() is None:
                 counts["retired_devices"] += 1
             retire_device(session, device_id, why[:200], at)
+    for platform, label in outcomes:  # committed: now they count
+        observe_delivery(platform, label)
     return counts
 
 

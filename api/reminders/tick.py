@@ -35,6 +35,7 @@ from api.models import (
     User,
 )
 from api.notifications.service import NotificationDraft, enqueue_notifications
+from api.observability.metrics import observe_reminder_lateness
 from api.reminders.service import default_preferences, rule_prefs
 from api.rules.progression import planned_weekdays
 from api.rules.reminder_copy import reminder_copy
@@ -138,6 +139,9 @@ def process_batch(session: Session, rows: list[ReminderSchedule], now: datetime,
                 )
             )
             row.last_sent_on = row.local_date
+            # Counted when decided: a batch that then rolls back is re-sent by the next tick and
+            # counted again, later, which is what the operator should see.
+            observe_reminder_lateness(kind.value, (now - row.next_due_at).total_seconds())
         else:
             counts[f"skipped_{_slug(skip)}"] += 1
         following = next_due(patient.prefs, kind, now, days, rules)
