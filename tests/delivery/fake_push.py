@@ -216,7 +216,13 @@ class FakePush:
                 return
 
             def do_POST(self) -> None:
-                raw = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                length = int(self.headers.get("Content-Length", "0"))
+                raw = self.rfile.read(length)
+                if len(raw) < length:
+                    # The client died mid-request (a killed dispatcher): like any real server,
+                    # never act on half a body; the connection is simply gone.
+                    self.close_connection = True
+                    return
                 extra: dict[str, str] = {}
                 if self.path == "/token":
                     status, payload = fake._issue_token(parse_qs(raw.decode()))
