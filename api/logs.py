@@ -166,6 +166,9 @@ class _CurrentStdout:
         sys.stdout.flush()
 
 
+LIBRARY_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.asgi", "apscheduler", "alembic", "sqlalchemy")
+
+
 def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     shared: list[structlog.types.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -197,6 +200,14 @@ def configure_logging(level: str = "INFO", json_output: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Whoever configured logging before us (uvicorn's default dictConfig when the app is run
+    # with `uvicorn api.main:app`, alembic's fileConfig) gave these loggers handlers of their
+    # own that print raw tracebacks, bound values included: take them back to the root's.
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        library.handlers.clear()
+        library.propagate = True
+        library.disabled = False
     # uvicorn's own access log would duplicate ours and include query strings.
     logging.getLogger("uvicorn.access").disabled = True
     # httpx logs every request's URL at INFO: webhook URLs can carry credentials.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session
+from uvicorn.config import LOGGING_CONFIG
 
 from api.main import create_app
 from api.models import Patient
@@ -39,6 +41,9 @@ REGISTER = "/api/v1/auth/register"
 
 @pytest.fixture
 def logged_app(database_url: str) -> Iterator[FastAPI]:
+    # As under `uvicorn api.main:app`: uvicorn's own logging config comes first, with
+    # handlers that print raw tracebacks; the app must take those loggers back.
+    logging.config.dictConfig(LOGGING_CONFIG)
     application = create_app(test_settings(database_url, log_level="DEBUG", log_json=True))
     yield application
     application.state.engine.dispose()
@@ -144,7 +149,10 @@ def test_no_marker_reaches_any_log(
         logging.getLogger("uvicorn.error").exception("Exception in ASGI application")
     raw_engine.dispose()
 
-    output = capsys.readouterr().out
+    captured = capsys.readouterr()
+    output = captured.out
+    for secret in SECRETS:
+        assert secret.lower() not in captured.err.lower(), secret
     events = _events(output)
     names = {event.get("event") for event in events}
     assert {"unhandled_error", "database_unavailable", "sync_item_not_stored", "Exception in ASGI application"} <= names

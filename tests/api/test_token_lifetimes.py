@@ -86,7 +86,8 @@ def test_the_revocation_check_costs_no_extra_statement(
 ) -> None:
     tokens = login(client, patient_email(session, app))
     with statements(engine) as live:
-        assert client.get(ME, headers=bearer(tokens)).status_code == 200
+        # A patient path that reads no other account (GET /me also names the care team).
+        assert client.get(f"{ME}/pain-logs", headers=bearer(tokens)).status_code == 200
     # One read of the account row settles who is calling and whether the token still counts.
     user_reads = [s for s in live if s.startswith("SELECT") and "FROM app_user" in s]
     assert len(user_reads) == 1 and "token_version" in user_reads[0]
