@@ -21,6 +21,8 @@ import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import Engine
 from sqlmodel import Session
 
@@ -29,6 +31,11 @@ from api.db import DEFERRED_BEGIN
 from api.main import create_app
 from api.migrations import upgrade
 from api.models import metadata
+
+# No test is timed (README: speed is measured in bench/): on a loaded 2-core machine
+# Hypothesis's per-example deadline and its slow-generation check only measure the load.
+hypothesis_settings.register_profile("backstep", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+hypothesis_settings.load_profile("backstep")
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 BACKENDS = ["sqlite", *(["postgresql"] if PG_URL else [])]

@@ -63,13 +63,17 @@ def test_every_variable_is_a_known_setting(compose: dict[str, Any]) -> None:
         allowed = SETTINGS if "build" in spec else POSTGRES_IMAGE
         unknown = set(spec.get("environment", {})) - allowed
         assert not unknown, f"{name} sets unknown variables {sorted(unknown)}"
-    # What compose substitutes from the operator's environment: the two secrets only.
+    # What compose substitutes from the operator's environment: the three secrets only.
     text = (ROOT / "compose.yaml").read_text()
-    assert {m.group(1) for m in INTERPOLATION.finditer(text)} == {"BACKSTEP_JWT_SECRET", "POSTGRES_PASSWORD"}
+    assert {m.group(1) for m in INTERPOLATION.finditer(text)} == {
+        "BACKSTEP_JWT_SECRET",
+        "BACKSTEP_METRICS_TOKEN",
+        "POSTGRES_PASSWORD",
+    }
 
 
 def test_the_settings_pass_the_production_checks(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    secrets = {"BACKSTEP_JWT_SECRET": "s" * 48, "POSTGRES_PASSWORD": "p" * 24}
+    secrets = {"BACKSTEP_JWT_SECRET": "s" * 48, "BACKSTEP_METRICS_TOKEN": "m" * 48, "POSTGRES_PASSWORD": "p" * 24}
     for spec in backstep_services(compose).values():
         for key in [k for k in os.environ if k.startswith("BACKSTEP_") or k == "DATABASE_URL"]:
             monkeypatch.delenv(key)
