@@ -25,12 +25,13 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, func, select
 
 from api.alerts.service import raise_alert
+from api.clock import local_today
 from api.db import session_scope
 from api.models import Alert, AlertStatus, ExerciseSession, PainLog, Patient, Plan, PlanDecision, PlanStatus
 from api.notifications.service import enqueue_notifications
 from api.plans.notify import draft_for
 from api.plans.review import LoggedSession, PlanWeekData, decide_review, insert_decisions
-from api.plans.service import REVIEW_INTERVAL, local_today
+from api.plans.service import REVIEW_INTERVAL
 from api.reminders.service import reschedule_patient
 from api.rules.monitoring import prolonged_flare
 from api.rules.settings import DEFAULT_RULES, RuleSettings
