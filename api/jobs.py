@@ -24,7 +24,7 @@ from api.config import Settings
 from api.db import job_engine
 from api.delivery.dispatcher import deliver_due
 from api.delivery.providers import Providers
-from api.plans.sweep import sweep_plans
+from api.plans.sweep import run_plan_sweep
 from api.reminders.tick import run_reminder_tick
 
 _log = structlog.get_logger("api.jobs")
@@ -63,7 +63,7 @@ def run_deliveries(ctx: JobContext, now: datetime) -> JobResult:
 def run_sweep(ctx: JobContext, now: datetime) -> JobResult:
     """Daily rule sweep: time-based clinical rules and weekly plan reviews."""
     result: JobResult = run_escalation_sweep(ctx.engine, ctx.settings, now)
-    result.update(sweep_plans(ctx.engine, now, batch_size=ctx.settings.sweep_batch_size, rules=ctx.settings.rules))
+    result.update(run_plan_sweep(ctx.engine, ctx.settings, now))
     return result
 
 
