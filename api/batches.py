@@ -19,8 +19,10 @@ another scheduler does not hold) or nothing this run has not already seen (a fai
 row still due must not be retried in a loop). Each transaction commits before the next
 claim, so a crash loses at most the batch in hand, which the next run claims again.
 
-The outbox dispatcher (``api.delivery.dispatcher``) shares the claim step's locking but
-not this loop: it must commit its claim before sending over the network.
+The outbox dispatcher (``api.delivery.dispatcher``) cannot process inside its claim's
+transaction (it must commit the claim before sending over the network), so it runs its
+own claim loop and uses ``process_with_fallback`` for the record step: a row whose
+outcome cannot be written does not lose the outcomes recorded with it.
 """
 
 from __future__ import annotations
@@ -38,30 +40,35 @@ from api.db import session_scope
 _log = structlog.get_logger("api.batches")
 
 Item = TypeVar("Item")
+ItemIn = TypeVar("ItemIn", contravariant=True)
 
 
-class BatchWork(Protocol[Item]):
-    """One kind of scheduled work, as ``run_batches`` drives it."""
+class BatchProcess(Protocol[ItemIn]):
+    """How to process rows already claimed: together, or one by one when that fails."""
 
     @property
     def name(self) -> str:
         """The job, for the log lines."""
         ...
 
-    def claim(self, session: Session, limit: int) -> Sequence[Item]:
-        """Up to ``limit`` due rows, locked for this transaction (SKIP LOCKED)."""
-        ...
-
-    def key(self, item: Item) -> Hashable:
+    def key(self, item: ItemIn) -> Hashable:
         """What identifies a row across claims (no PHI: it is logged on failure)."""
         ...
 
-    def process(self, session: Session, batch: Sequence[Item]) -> Counter[str]:
+    def process(self, session: Session, batch: Sequence[ItemIn]) -> Counter[str]:
         """Do the work for ``batch`` in ``session`` (flush, never commit); counts."""
         ...
 
-    def give_up(self, session: Session, item: Item) -> None:
+    def give_up(self, session: Session, item: ItemIn) -> None:
         """After ``item`` failed on its own: leave it for the next run, or mark it done."""
+        ...
+
+
+class BatchWork(BatchProcess[Item], Protocol[Item]):
+    """One kind of scheduled work, as ``run_batches`` drives it."""
+
+    def claim(self, session: Session, limit: int) -> Sequence[Item]:
+        """Up to ``limit`` due rows, locked for this transaction (SKIP LOCKED)."""
         ...
 
 
@@ -82,7 +89,7 @@ def run_batches(engine: Engine, work: BatchWork[Item], batch_size: int) -> Count
     return totals
 
 
-def process_with_fallback(session: Session, work: BatchWork[Item], batch: Sequence[Item]) -> Counter[str]:
+def process_with_fallback(session: Session, work: BatchProcess[Item], batch: Sequence[Item]) -> Counter[str]:
     """Process ``batch`` at once; if that raises, each row alone (see the module docstring)."""
     try:
         with session.begin_nested():
@@ -101,7 +108,7 @@ def process_with_fallback(session: Session, work: BatchWork[Item], batch: Sequen
     return counts
 
 
-def _failed(session: Session, work: BatchWork[Item], item: Item) -> Counter[str]:
+def _failed(session: Session, work: BatchProcess[Item], item: Item) -> Counter[str]:
     """Log the exception being handled, count the row and let the work give it up."""
     _log.exception("batch_row_failed", job=work.name, key=str(work.key(item)))
     with session.begin_nested():

@@ -75,10 +75,6 @@ def _pain_day(row: Any) -> PainDay:
     )
 
 
-def pain_day_of(log: PainLog) -> PainDay:
-    return _pain_day(log)
-
-
 def load_pain_days(session: Session, patient_id: int) -> list[PainDay]:
     """Every pain log of the patient, oldest first."""
     rows = session.execute(

@@ -67,7 +67,7 @@ def deliveries(session: Session) -> list[Delivery]:
 
 
 def run(engine: Engine, settings: Settings, providers: Providers, at: datetime) -> dict[str, int]:
-    return deliver_due(engine, settings, providers, at, rng=random.Random(3), elapsed=lambda: 0.0)
+    return deliver_due(engine, settings, at, providers=providers, rng=random.Random(3), elapsed=lambda: 0.0)
 
 
 def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retired(
@@ -166,7 +166,7 @@ def test_unconfigured_providers_dead_letter_visibly(
     app: FastAPI, session: Session, engine: Engine, settings: Settings
 ) -> None:
     devices_with_messages(app, session, {"a": DevicePlatform.FCM, "b": DevicePlatform.WEBHOOK})
-    assert deliver_due(engine, settings, None, T0)["dead"] == 2
+    assert deliver_due(engine, settings, T0)["dead"] == 2
     rows = deliveries(session)
     assert {r.status for r in rows} == {DeliveryStatus.DEAD}
     assert sorted(r.last_error or "" for r in rows) == [
