@@ -28,6 +28,11 @@ def system_now() -> datetime:
     return datetime.now(UTC)
 
 
+def local_today(timezone: str, now: datetime) -> date:
+    """The calendar date in ``timezone`` at ``now``: a patient's "today" for every rule."""
+    return now.astimezone(ZoneInfo(timezone)).date()
+
+
 class Clock:
     def __init__(self, engine: Engine | None, *, test_clock_enabled: bool, cache_seconds: float = 1.0) -> None:
         self._engine = engine
@@ -52,10 +57,6 @@ class Clock:
         """The real instant (aware, UTC), whatever the test clock says."""
         return system_now()
 
-    def today_in(self, timezone: str) -> date:
-        """The patient-local date right now."""
-        return self.now().astimezone(ZoneInfo(timezone)).date()
-
     def set(self, now_at: datetime, set_by: int | None, session: Session) -> None:
         """Move the clock (caller commits). Only possible when the test clock is enabled."""
         if not self._enabled:
@@ -78,10 +79,6 @@ class Clock:
         with self._lock:
             self._offset = timedelta(0)
             self._read_at = time.monotonic()
-
-    def invalidate(self) -> None:
-        with self._lock:
-            self._read_at = None
 
     def _current_offset(self) -> timedelta:
         with self._lock:

@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import structlog
@@ -26,7 +27,7 @@ from api.delivery.dispatcher import deliver_due
 from api.delivery.providers import Providers
 from api.observability.metrics import job_run
 from api.observability.tracing import job_tracer
-from api.plans.sweep import sweep_plans
+from api.plans.sweep import run_plan_sweep
 from api.reminders.tick import run_reminder_tick
 
 _log = structlog.get_logger("api.jobs")
@@ -44,11 +45,21 @@ class JobContext:
 
 JobResult = dict[str, Any]
 Job = Callable[[JobContext, datetime], JobResult]
+# Every step of every job has this signature, and each works through its due rows in the
+# one shape of ``api.batches`` (claim with SKIP LOCKED, process, fall back row by row).
+Step = Callable[[Engine, Settings, datetime], dict[str, int]]
+
+
+def _run_steps(ctx: JobContext, now: datetime, *steps: Step) -> JobResult:
+    result: JobResult = {}
+    for step in steps:
+        result.update(step(ctx.engine, ctx.settings, now))
+    return result
 
 
 def run_reminders(ctx: JobContext, now: datetime) -> JobResult:
     """Minute tick: create the reminders due at ``now``, each once."""
-    return run_reminder_tick(ctx.engine, ctx.settings, now)
+    return _run_steps(ctx, now, run_reminder_tick)
 
 
 def run_deliveries(ctx: JobContext, now: datetime) -> JobResult:
@@ -57,16 +68,12 @@ def run_deliveries(ctx: JobContext, now: datetime) -> JobResult:
     ``now`` is the only clock: claims, leases and retry times all derive from it, so a
     replay with ``--now T`` makes at most one attempt per delivery.
     """
-    result: JobResult = renotify_due_alerts(ctx.engine, ctx.settings, now)
-    result.update(deliver_due(ctx.engine, ctx.settings, ctx.providers, now))
-    return result
+    return _run_steps(ctx, now, renotify_due_alerts, partial(deliver_due, providers=ctx.providers))
 
 
 def run_sweep(ctx: JobContext, now: datetime) -> JobResult:
     """Daily rule sweep: time-based clinical rules and weekly plan reviews."""
-    result: JobResult = run_escalation_sweep(ctx.engine, ctx.settings, now)
-    result.update(sweep_plans(ctx.engine, now, batch_size=ctx.settings.sweep_batch_size, rules=ctx.settings.rules))
-    return result
+    return _run_steps(ctx, now, run_escalation_sweep, run_plan_sweep)
 
 
 JOBS: dict[str, Job] = {

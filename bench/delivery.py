@@ -64,7 +64,7 @@ def run(backend: str, count: int) -> dict[str, Any]:
                 database_url=url, webhook_url=f"{receiver}/webhook", webhook_secret=SECRET, log_level="WARNING"
             )
             started = time.perf_counter()
-            outcome = deliver_due(engine, settings, None, NOW + timedelta(seconds=1))
+            outcome = deliver_due(engine, settings, NOW + timedelta(seconds=1))
             seconds = time.perf_counter() - started
             stats = httpx2.get(f"{receiver}/stats", timeout=5).json()
         with engine.connect() as connection:

@@ -37,11 +37,11 @@ from api.alerts.service import Raised, raise_alerts, stored_key
 from api.alerts.snapshot import (
     known_symptoms,
     load_pain_days,
-    local_today,
     profile_of,
     record_checkpoints,
     symptoms_of,
 )
+from api.clock import local_today
 from api.models import (
     Alert,
     AlertStatus,

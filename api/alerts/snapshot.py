@@ -7,9 +7,8 @@ Loads select only the columns the rules use and build ``api.rules`` values direc
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import structlog
 from sqlalchemy import ColumnElement, and_, or_
@@ -32,11 +31,6 @@ _PAIN_COLUMNS = [
     col(PainLog.medications),
     col(PainLog.symptoms),
 ]
-
-
-def local_today(timezone: str, now: datetime) -> date:
-    """The patient-local date at ``now``."""
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def profile_of(patient: Patient) -> PatientProfile:
@@ -79,10 +73,6 @@ def _pain_day(row: Any) -> PainDay:
         medications=_medications_of(row.medications or ()),
         symptoms=symptoms_of(row.symptoms or ()),
     )
-
-
-def pain_day_of(log: PainLog) -> PainDay:
-    return _pain_day(log)
 
 
 def load_pain_days(session: Session, patient_id: int) -> list[PainDay]:

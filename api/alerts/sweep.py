@@ -4,17 +4,21 @@ Runs hourly (``backstep jobs run sweep``); each time zone is worked on once per 
 date, at the first run after its local midnight, and a run with nothing due costs two
 small queries. For a due zone, ``api.alerts.candidates`` picks in SQL the patients with
 something to evaluate; they are processed in batches of ``BACKSTEP_SWEEP_BATCH_SIZE``,
-one transaction each. A batch claims its patient rows with ``FOR NO KEY UPDATE SKIP
-LOCKED`` and stamps ``swept_on``, so several sweep processes share a zone without
-evaluating anyone twice (rows a capture request holds are retried at the end, waiting
-for the lock); the alert and notification constraints make any double work harmless
-anyway. The zone is recorded as swept only when all its candidates are, so a crash or
-a failure is picked up by the next hourly run.
+one transaction each, in the shape of every scheduled job (``api.batches.run_batches``).
+A batch claims its patient rows with ``FOR NO KEY UPDATE SKIP LOCKED`` and stamps
+``swept_on``, so several sweep processes share a zone without evaluating anyone twice
+(rows a capture request holds are retried at the end, waiting for the lock); the alert
+and notification constraints make any double work harmless anyway. A batch that fails
+is redone patient by patient; a patient that fails alone is counted, logged and stamped,
+so it is retried tomorrow rather than in a loop today. The zone is recorded as swept
+only when all its candidates are, so a crash or a failure is picked up by the next
+hourly run.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter, deque
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -38,6 +42,7 @@ from api.alerts.candidates import (
 )
 from api.alerts.service import raise_alerts
 from api.alerts.snapshot import load_pain_days_for, record_checkpoints
+from api.batches import run_batches
 from api.config import Settings
 from api.db import session_scope
 from api.models import NotificationKind, Patient, Plan, SweepZone
@@ -162,29 +167,23 @@ def _sweep_candidates(
 ) -> dict[int, set[Need]]:
     """Sweep the candidates batch by batch; those another transaction held are returned.
 
-    With ``workers`` > 1 batches run on that many threads (each its own connection and
-    transaction), so the database works on one batch while Python evaluates another.
+    With ``workers`` > 1 that many threads run the batch loop on the same queue (each its
+    own connection and transaction), so the database works on one batch while Python
+    evaluates another.
     """
-    ids = sorted(candidates)
-    batches = [{pid: candidates[pid] for pid in ids[i : i + batch_size]} for i in range(0, len(ids), batch_size)]
+    work = _ZoneWork(zone, now, rules, candidates, skip_locked)
 
-    def run(batch: dict[int, set[Need]]) -> dict[int, set[Need]]:
-        try:
-            with session_scope(engine) as session:
-                claimed = _sweep_batch(session, zone, batch, now, rules, stats, skip_locked=skip_locked)
-        except Exception:
-            _log.exception("sweep_batch_failed", timezone=zone.timezone, patients=len(batch))
-            claimed = _sweep_one_by_one(engine, zone, batch, now, rules, stats)
-        return {pid: needs for pid, needs in batch.items() if pid not in claimed}
+    def run() -> None:
+        counts = run_batches(engine, work, batch_size)
+        stats.add(**{name: counts[name] for name in ("patients", "alerts_opened", "nudges", "failed")})
 
-    left: dict[int, set[Need]] = {}
-    if workers > 1 and len(batches) > 1:
+    if workers > 1 and len(candidates) > batch_size:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
-            for unclaimed in pool.map(run, batches):
-                left.update(unclaimed)
+            for done in [pool.submit(run) for _ in range(workers)]:
+                done.result()
     else:
-        for batch in batches:
-            left.update(run(batch))
+        run()
+    left = work.unclaimed()
     if not left:
         return {}
     with session_scope(engine) as session:  # drop those another sweeper finished meanwhile
@@ -192,22 +191,107 @@ def _sweep_candidates(
     return {pid: left[pid] for pid in still if pid is not None}
 
 
-def _sweep_one_by_one(
-    engine: Engine, zone: ZoneDay, batch: dict[int, set[Need]], now: datetime, rules: RuleSettings, stats: SweepStats
-) -> set[int]:
-    """After a failed batch: each patient alone, so one bad record cannot block the others."""
-    claimed: set[int] = set()
-    for pid, needs in batch.items():
-        try:
-            with session_scope(engine) as session:
-                claimed |= _sweep_batch(session, zone, {pid: needs}, now, rules, stats, skip_locked=False)
-        except Exception:
-            stats.add(failed=1)
-            _log.exception("sweep_patient_failed", patient_id=pid)
-            with session_scope(engine) as session:  # retried tomorrow, not in a loop today
-                _stamp(session, [pid], zone)
-            claimed.add(pid)
-    return claimed
+class _ZoneWork:
+    """One zone's candidates, as ``run_batches`` drives them (shared by the worker threads).
+
+    A claim takes candidates off the queue and locks their patient rows with ``FOR NO KEY
+    UPDATE`` (SKIP LOCKED in the first pass), so requests writing other tables are not
+    blocked; rows it could not lock are kept for the caller's second pass.
+    """
+
+    name = "escalation_sweep"
+
+    def __init__(
+        self, zone: ZoneDay, now: datetime, rules: RuleSettings, candidates: dict[int, set[Need]], skip_locked: bool
+    ) -> None:
+        self.zone, self.now, self.rules, self.skip_locked = zone, now, rules, skip_locked
+        self.needs = candidates
+        self._queue = deque(sorted(candidates))
+        self._skipped: list[int] = []
+        self._lock = threading.Lock()
+
+    def _take(self, count: int) -> list[int]:
+        with self._lock:
+            return [self._queue.popleft() for _ in range(min(count, len(self._queue)))]
+
+    def unclaimed(self) -> dict[int, set[Need]]:
+        with self._lock:
+            return {pid: self.needs[pid] for pid in self._skipped}
+
+    def claim(self, session: Session, limit: int) -> list[Any]:
+        """Up to ``limit`` locked patient rows: fewer only when the queue runs out."""
+        no_jit(session)
+        claimed: list[Any] = []
+        while len(claimed) < limit:
+            ids = self._take(limit - len(claimed))
+            if not ids:
+                break
+            rows = session.execute(
+                select_columns(
+                    col(Patient.id),
+                    col(Patient.user_id),
+                    col(Patient.birth_year),
+                    col(Patient.cancer_history),
+                    col(Patient.osteoporosis_or_steroids),
+                    col(Patient.last_log_on),
+                    col(Patient.created_at),
+                )
+                .where(col(Patient.id).in_(ids), not_swept(self.zone))
+                .order_by(col(Patient.id))
+                .with_for_update(skip_locked=self.skip_locked, key_share=True)
+            ).all()
+            claimed += rows
+            got = {row.id for row in rows}
+            with self._lock:
+                self._skipped += [pid for pid in ids if pid not in got]
+        return claimed
+
+    def key(self, item: Any) -> int:
+        return int(item.id)
+
+    def process(self, session: Session, batch: Sequence[Any]) -> Counter[str]:
+        """Evaluate the batch's rules, persist what they decided and stamp ``swept_on``."""
+        zone, rules = self.zone, self.rules
+        ids = [row.id for row in batch]
+        needing = {need: [pid for pid in ids if need in self.needs[pid]] for need in Need}
+        full = load_pain_days_for(session, needing[Need.LOGS])
+        partial = load_pain_days_for(
+            session, [pid for pid in needing[Need.WINDOWS] if pid not in full], only=checkpoint_windows(rules)
+        )
+        flares: dict[int, date | None] = {}
+        if needing[Need.FLARE]:
+            flares = dict(
+                session.execute(
+                    select_columns(col(Plan.patient_id), col(Plan.flare_started_on)).where(
+                        col(Plan.patient_id).in_(needing[Need.FLARE])
+                    )
+                ).all()
+            )
+        decided = _Batch()
+        zone_info = ZoneInfo(zone.timezone)
+        for row in batch:
+            needs = self.needs[row.id]
+            profile = PatientProfile(row.birth_year, row.cancer_history, row.osteoporosis_or_steroids)
+            as_of = complete_through(zone.today, row.last_log_on)
+            if row.id in full:
+                _log_rules(decided, row.id, full[row.id], zone.today, as_of, profile, rules)
+            elif row.id in partial:
+                _checkpoint_rules(decided, row.id, partial[row.id], as_of, profile, rules)
+            if Need.SILENCE in needs:
+                _silence_rule(decided, row, zone.today, row.created_at.astimezone(zone_info).date(), rules)
+            if Need.FLARE in needs:
+                spec = prolonged_flare(flares.get(row.id), zone.today, rules)
+                if spec is not None:
+                    decided.specs.append((row.id, spec))
+        record_checkpoints(session, decided.outcomes, self.now)
+        raised = raise_alerts(session, decided.specs, self.now)
+        nudged = enqueue_notifications(session, decided.nudges, self.now)
+        _stamp(session, ids, zone)
+        return Counter(patients=len(ids), alerts_opened=sum(1 for r in raised if r.is_news), nudges=len(nudged))
+
+    def give_up(self, session: Session, item: Any) -> None:
+        """Stamped as swept: retried tomorrow, not in a loop today."""
+        _stamp(session, [item.id], self.zone)
 
 
 def _stamp(session: Session, patient_ids: Sequence[int], zone: ZoneDay) -> None:
@@ -217,72 +301,6 @@ def _stamp(session: Session, patient_ids: Sequence[int], zone: ZoneDay) -> None:
         .values(swept_on=zone.today)
         .execution_options(synchronize_session=False)
     )
-
-
-def _sweep_batch(
-    session: Session,
-    zone: ZoneDay,
-    batch: dict[int, set[Need]],
-    now: datetime,
-    rules: RuleSettings,
-    stats: SweepStats,
-    *,
-    skip_locked: bool,
-) -> set[int]:
-    claim = (
-        select_columns(
-            col(Patient.id),
-            col(Patient.user_id),
-            col(Patient.birth_year),
-            col(Patient.cancer_history),
-            col(Patient.osteoporosis_or_steroids),
-            col(Patient.last_log_on),
-            col(Patient.created_at),
-        )
-        .where(col(Patient.id).in_(batch), not_swept(zone))
-        .with_for_update(skip_locked=skip_locked, key_share=True)
-    )
-    no_jit(session)
-    patients = session.execute(claim).all()
-    if not patients:
-        return set()
-    ids = [row.id for row in patients]
-    needing = {need: [pid for pid in ids if need in batch[pid]] for need in Need}
-    full = load_pain_days_for(session, needing[Need.LOGS])
-    partial = load_pain_days_for(
-        session, [pid for pid in needing[Need.WINDOWS] if pid not in full], only=checkpoint_windows(rules)
-    )
-    flares: dict[int, date | None] = {}
-    if needing[Need.FLARE]:
-        flares = dict(
-            session.execute(
-                select_columns(col(Plan.patient_id), col(Plan.flare_started_on)).where(
-                    col(Plan.patient_id).in_(needing[Need.FLARE])
-                )
-            ).all()
-        )
-    decided = _Batch()
-    zone_info = ZoneInfo(zone.timezone)
-    for row in patients:
-        needs = batch[row.id]
-        profile = PatientProfile(row.birth_year, row.cancer_history, row.osteoporosis_or_steroids)
-        as_of = complete_through(zone.today, row.last_log_on)
-        if row.id in full:
-            _log_rules(decided, row.id, full[row.id], zone.today, as_of, profile, rules)
-        elif row.id in partial:
-            _checkpoint_rules(decided, row.id, partial[row.id], as_of, profile, rules)
-        if Need.SILENCE in needs:
-            _silence_rule(decided, row, zone.today, row.created_at.astimezone(zone_info).date(), rules)
-        if Need.FLARE in needs:
-            spec = prolonged_flare(flares.get(row.id), zone.today, rules)
-            if spec is not None:
-                decided.specs.append((row.id, spec))
-    record_checkpoints(session, decided.outcomes, now)
-    raised = raise_alerts(session, decided.specs, now)
-    nudged = enqueue_notifications(session, decided.nudges, now)
-    _stamp(session, ids, zone)
-    stats.add(patients=len(ids), alerts_opened=sum(1 for r in raised if r.is_news), nudges=len(nudged))
-    return set(ids)
 
 
 def _checkpoint_rules(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from api.rules.catalogue import CATALOGUE
 from api.rules.types import Classification, PlanAction, RuleCode, Tier
 
 TIER_WORDS: dict[str, str] = {
@@ -44,7 +43,6 @@ RULE_WORDS: dict[str, str] = {
     RuleCode.MEDICATION_REVIEW: "Muscle relaxant most days: medication review",
 }
 
-RULE_TRIGGERS: dict[str, str] = {entry.code: entry.trigger for entry in CATALOGUE}
 
 CLASSIFICATION_WORDS: dict[str, str] = {
     Classification.WORSENED: "Worse than week 1",

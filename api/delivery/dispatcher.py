@@ -33,7 +33,7 @@ import time
 from collections import Counter, deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -42,6 +42,7 @@ import structlog
 from sqlalchemy import Engine, bindparam
 from sqlmodel import Session, col
 
+from api.batches import process_with_fallback
 from api.config import Settings
 from api.db import session_scope
 from api.delivery.backoff import next_attempt_at
@@ -82,21 +83,22 @@ class _Verdict:
 def deliver_due(
     engine: Engine,
     settings: Settings,
-    providers: Providers | None,
     now: datetime,
     *,
+    providers: Providers | None = None,
     rng: random.Random | None = None,
     max_batches: int = 1000,
     elapsed: Callable[[], float] = time.monotonic,
 ) -> dict[str, int]:
     """Deliver every push due at ``now``; counts per outcome.
 
-    ``rng`` drives the jitter; ``elapsed`` (seconds, monotonic) advances the run's clock
-    from ``now`` while the run lasts.
+    ``providers``: the process's push clients (None: this run opens its own). ``rng``
+    drives the jitter; ``elapsed`` (seconds, monotonic) advances the run's clock from
+    ``now`` while the run lasts.
     """
     if providers is None:
         with Providers(settings) as own:
-            return deliver_due(engine, settings, own, now, rng=rng, max_batches=max_batches, elapsed=elapsed)
+            return deliver_due(engine, settings, now, providers=own, rng=rng, max_batches=max_batches, elapsed=elapsed)
     started = elapsed()
 
     def run_clock() -> datetime:
@@ -261,22 +263,55 @@ def record(
     at: datetime,
     rng: random.Random,
 ) -> Counter[str]:
-    """Write every outcome of a batch in one transaction, fenced on the claimed attempt."""
-    table = Delivery.__table__  # type: ignore[attr-defined]
-    counts: Counter[str] = Counter()
-    params: list[dict[str, Any]] = []
-    retire: dict[int, str] = {}
-    outcomes: list[tuple[str | None, str]] = []
+    """Write every outcome of a batch in one transaction, fenced on the claimed attempt.
+
+    Should the write fail, each outcome is written alone (``process_with_fallback``): one
+    bad row must not undo the outcomes of messages already sent. A row not written stays
+    leased and pending, so it is sent again (same id) when its lease expires.
+    """
+    outcomes: list[_Outcome] = []
     for item, verdict in zip(claimed, verdicts, strict=True):
         label, row = _row_update(settings, item, verdict, at, rng)
-        counts[label] += 1
-        outcomes.append((item.platform, label))
-        params.append(row)
-        if verdict.retire and item.device_id is not None:
-            retire[item.device_id] = verdict.detail or "token rejected by the provider"
+        retiring = item.device_id if verdict.retire else None
+        why = (verdict.detail or "token rejected by the provider") if retiring is not None else None
+        outcomes.append(_Outcome(item.delivery_id, item.platform, label, row, retiring, why))
         if label in ("dead", "retry"):
             _log.info("push_failed", delivery_id=item.delivery_id, attempts=item.attempts, outcome=label)
+    work = _RecordWork(at)
     with session_scope(engine) as session:
+        counts = process_with_fallback(session, work, outcomes)
+    for outcome in outcomes:  # committed: now they count
+        if outcome.delivery_id not in work.not_written:
+            observe_delivery(outcome.platform, outcome.label)
+    return counts
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    """One delivery's decided outcome, ready to write."""
+
+    delivery_id: int
+    platform: str | None
+    label: str
+    row: dict[str, Any]
+    retire_device: int | None
+    retire_reason: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class _RecordWork:
+    """The record step's writes, as ``process_with_fallback`` drives them."""
+
+    at: datetime
+    name: str = "deliveries"
+    not_written: set[int] = field(default_factory=set)  # given up: still leased, not counted
+
+    def key(self, item: _Outcome) -> int:
+        return item.delivery_id
+
+    def process(self, session: Session, batch: Sequence[_Outcome]) -> Counter[str]:
+        table = Delivery.__table__  # type: ignore[attr-defined]
+        counts: Counter[str] = Counter(item.label for item in batch)
         session.execute(
             sa.update(table)
             .where(
@@ -296,17 +331,20 @@ def record(
                 ),
                 last_error=sa.func.coalesce(bindparam("b_error", type_=table.c.last_error.type), table.c.last_error),
             ),
-            params,
+            [item.row for item in batch],
         )
+        retire = {item.retire_device: item.retire_reason or "" for item in batch if item.retire_device is not None}
         for device_id, why in retire.items():
             # Another delivery to the same dead token may have retired it a moment ago.
             retired_at = session.execute(sa.select(col(Device.retired_at)).where(col(Device.id) == device_id))
             if retired_at.scalar_one_or_none() is None:
                 counts["retired_devices"] += 1
-            retire_device(session, device_id, why[:200], at)
-    for platform, label in outcomes:  # committed: now they count
-        observe_delivery(platform, label)
-    return counts
+            retire_device(session, device_id, why[:200], self.at)
+        return counts
+
+    def give_up(self, session: Session, item: _Outcome) -> None:
+        """Left leased and pending: sent again, with the same id, once the lease expires."""
+        self.not_written.add(item.delivery_id)
 
 
 def _row_update(

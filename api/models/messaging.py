@@ -44,15 +44,17 @@ class ReminderPreference(SQLModel, table=True):
     )
 
     patient_id: int = Field(foreign_key="patient.id", primary_key=True, ondelete="CASCADE")
-    daily_log_enabled: bool = True
-    daily_log_time: time = time(20, 0)
-    exercise_enabled: bool = True
-    exercise_time: time = time(18, 0)
-    weekly_checkin_enabled: bool = True
-    weekly_checkin_weekday: int = 6  # Monday = 0 … Sunday = 6
-    weekly_checkin_time: time = time(19, 0)
-    quiet_start: time = time(22, 0)
-    quiet_end: time = time(8, 0)
+    # No defaults here: ``api.reminders.service.default_preferences`` builds a new row from
+    # the clinic's ``RuleSettings``, the one source of the default times.
+    daily_log_enabled: bool
+    daily_log_time: time
+    exercise_enabled: bool
+    exercise_time: time
+    weekly_checkin_enabled: bool
+    weekly_checkin_weekday: int  # Monday = 0 … Sunday = 6
+    weekly_checkin_time: time
+    quiet_start: time  # equal to quiet_end: no quiet hours
+    quiet_end: time
     updated_at: datetime = Field(sa_type=UTCDateTime)
 
 

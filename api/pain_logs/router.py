@@ -8,13 +8,14 @@ from pydantic import Field
 from sqlmodel import col, select
 
 from api.audit import record_audit
+from api.clock import local_today
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
 from api.errors import Problem, field_error
 from api.inputs import checked_per_item
 from api.models import PainLog
 from api.pain_logs.evaluation import FlarePublic, current_plan, evaluate_written_logs, replay_triage
 from api.pain_logs.schemas import PainLogPublic, PainLogWrite, TriagePublic
-from api.pain_logs.service import check_client_time, check_log_date, local_today, upsert_pain_log
+from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
 from api.pain_logs.sync import SyncRequest, SyncResponse, run_sync
 from api.patients.activity import record_log_dates
 from api.plans.schemas import PlanPublic
@@ -66,7 +67,7 @@ def put_pain_log(
     201 created; 200 updated, or unchanged for a replay (nothing written, the same triage
     returned); 409 when a newer edit (``client_updated_at``) is already stored.
     """
-    check_log_date(log_date, local_today(patient, now), ["path", "log_date"])
+    check_log_date(log_date, local_today(patient.timezone, now), ["path", "log_date"])
     check_client_time(body, now, ["body", "client_updated_at"])
     written = upsert_pain_log(session, patient, log_date, body, now)
     if written.status == "stale":

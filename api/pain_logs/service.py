@@ -14,7 +14,6 @@ import json
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, Literal
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
@@ -44,10 +43,6 @@ class LogWrite:
     def changed(self) -> bool:
         """True when the clinical content changed, so the rules must look at it."""
         return self.status in ("created", "updated")
-
-
-def local_today(patient: Patient, now: datetime) -> date:
-    return now.astimezone(ZoneInfo(patient.timezone)).date()
 
 
 def check_log_date(log_date: date, today: date, loc: list[str | int]) -> None:

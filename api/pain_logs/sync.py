@@ -28,13 +28,14 @@ from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
 from api.audit import record_audit
+from api.clock import local_today
 from api.errors import Problem
 from api.inputs import item_string_errors, storable
 from api.logs import error_fields
 from api.models import PainLog, Patient, User
 from api.pain_logs.evaluation import evaluate_written_logs, replay_triage, strongest
 from api.pain_logs.schemas import PainLogPublic, PainLogSyncItem, TriagePublic, WriteStatus
-from api.pain_logs.service import check_client_time, check_log_date, local_today, upsert_pain_log
+from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
 from api.patients.activity import record_log_dates, touch_activity
 from api.rules.settings import RuleSettings
 from api.schemas import Public, StrictInput
@@ -187,7 +188,7 @@ def _in_key_order(items: list[Parsed[Item]], key: Callable[[Item], str]) -> list
 
 
 def _sync_logs(session: Session, patient: Patient, body: SyncRequest, now: datetime, batch: _Batch) -> None:
-    today = local_today(patient, now)
+    today = local_today(patient.timezone, now)
     # Rows are written in date order (results keep the request's order) so two concurrent
     # syncs of one patient lock the same rows in the same order and cannot deadlock.
     for index, parsed in _in_key_order(body.pain_logs, lambda item: item.log_date.isoformat()):

@@ -7,18 +7,18 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from api.clock import local_today
 from api.errors import Problem, field_error
 from api.models import ActorType, Patient, Plan, PlanDecision, PlanStatus
 from api.plans.service import (
     REVIEW_INTERVAL,
-    local_today,
     locked_plan,
     record_decision,
     require_plan,
     set_base_status,
 )
 from api.reminders.service import reschedule_patient
-from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.settings import RuleSettings
 from api.rules.types import PlanAction, RiskGroup
 from api.rules.walking import initial_walking_target
 from api.upsert import insert_for
@@ -106,7 +106,7 @@ def assign_plan_for_risk_group(
     actor_type: ActorType = ActorType.SYSTEM,
     actor_id: int | None = None,
     screening_id: int | None = None,
-    rules: RuleSettings = DEFAULT_RULES,
+    rules: RuleSettings,
 ) -> PlanDecision | None:
     """Give the patient the plan template for their STarT Back risk group; call after each result.
 
@@ -175,7 +175,7 @@ def assign_template(
     reason: str,
     now: datetime,
     actor_id: int,
-    rules: RuleSettings = DEFAULT_RULES,
+    rules: RuleSettings,
 ) -> PlanDecision:
     """A clinician puts the patient on ``template_id`` (level 1 unless given), with a reason.
 
@@ -222,7 +222,7 @@ def set_level(
     reason: str,
     now: datetime,
     actor_id: int,
-    rules: RuleSettings = DEFAULT_RULES,
+    rules: RuleSettings,
 ) -> PlanDecision:
     """A clinician moves the plan to ``level`` of its template, with a reason.
 

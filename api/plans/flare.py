@@ -1,7 +1,6 @@
 """The flare protocol on each pain log (CLINICAL_RULES.md §5): reduce for 2 days, never stop.
 
-Call ``flare_check`` (or ``on_pain_log`` when only the decision matters) after every
-pain log upsert, in the same transaction. The rules core (``api.rules.flare``) decides;
+Call ``flare_check`` after every pain log upsert, in the same transaction. The rules core (``api.rules.flare``) decides;
 this module loads the plan's flare state and the logs around it and persists the result.
 """
 
@@ -14,12 +13,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from api.alerts.service import raise_alert
+from api.clock import local_today
 from api.models import Alert, PainLog, Patient, Plan, PlanDecision, PlanStatus
-from api.plans.service import local_today, locked_plan, record_decision, return_status
+from api.plans.service import locked_plan, record_decision, return_status
 from api.rules.flare import FlareState, flare_step
 from api.rules.monitoring import prolonged_flare
 from api.rules.progression import usual_pain
-from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.settings import RuleSettings
 from api.rules.types import PainDay, PlanAction
 
 
@@ -76,7 +76,7 @@ def flare_check(
     log: PainLog,
     now: datetime,
     *,
-    rules: RuleSettings = DEFAULT_RULES,
+    rules: RuleSettings,
 ) -> FlareCheck:
     """Advance the flare protocol for the patient's local today with ``log`` (already flushed).
 
@@ -142,15 +142,3 @@ def flare_check(
     if spec is not None:
         alert = raise_alert(session, patient.id, spec, now)
     return FlareCheck(decision=decision, ask_red_flags=step.ask_red_flags, message=step.reason, alert=alert)
-
-
-def on_pain_log(
-    session: Session,
-    patient: Patient,
-    log: PainLog,
-    now: datetime,
-    *,
-    rules: RuleSettings = DEFAULT_RULES,
-) -> PlanDecision | None:
-    """The flare decision a pain log caused (``reduce``/``restore``), or None; see ``flare_check``."""
-    return flare_check(session, patient, log, now, rules=rules).decision

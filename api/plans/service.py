@@ -5,7 +5,7 @@ The plans' public interface for other domains:
 - ``plan_for`` / ``locked_plan`` — the patient's plan (one row per patient).
 - ``assign_plan_for_risk_group`` (api.plans.assign) — call after every STarT Back result.
 - ``pause_plan`` — call on an emergency or urgent red-flag triage.
-- ``flare_check`` / ``on_pain_log`` (api.plans.flare) — call after every pain log upsert.
+- ``flare_check`` (api.plans.flare) — call after every pain log upsert.
 - ``sweep_plans`` (api.plans.sweep) — the plans' part of the daily sweep.
 
 Statuses: ``active`` (weekly reviews run), ``reduced`` (flare protocol: lighter
@@ -18,12 +18,12 @@ pause or a flare returns to (``active`` or ``completed``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, select
 
+from api.clock import local_today
 from api.errors import Problem
 from api.models import ActorType, Patient, Plan, PlanDecision, PlanStatus
 from api.plans.notify import notify_decision
@@ -33,11 +33,6 @@ from api.rules.version import RULESET_VERSION
 REVIEW_INTERVAL = timedelta(days=7)
 # Statuses a flare or a pause can return to.
 BASE_STATUSES = frozenset({PlanStatus.ACTIVE, PlanStatus.COMPLETED})
-
-
-def local_today(timezone: str, now: datetime) -> date:
-    """The patient-local date at ``now``."""
-    return now.astimezone(ZoneInfo(timezone)).date()
 
 
 def plan_for(session: Session, patient_id: int) -> Plan | None:

@@ -3,9 +3,11 @@
 Only plans that are due are touched: active or reduced plans whose ``next_review_on``
 is on or before the latest local date anywhere, found through the
 (status, next_review_on) index, then filtered by each patient's own local date.
-Batches of ``batch_size`` plans, one transaction each; on PostgreSQL the batch's
-plans are claimed with FOR UPDATE SKIP LOCKED, so several sweep processes share the
-work and never review a plan twice (UNIQUE(plan_id, review_on) is the backstop).
+Batches of ``batch_size`` plans, one transaction each, in the shape of every scheduled
+job (``api.batches.run_batches``): on PostgreSQL the batch's plans are claimed with FOR
+UPDATE SKIP LOCKED, so several sweep processes share the work and never review a plan
+twice (UNIQUE(plan_id, review_on) is the backstop), and a batch that fails is redone
+plan by plan.
 A sweep that did not run for a while catches up: one review per missed week, in
 order, each judged on its own week's data.
 """
@@ -25,15 +27,18 @@ from sqlalchemy import select as select_columns
 from sqlmodel import Session, col, func, select
 
 from api.alerts.service import raise_alert
+from api.batches import run_batches
+from api.clock import local_today
+from api.config import Settings
 from api.db import session_scope
 from api.models import Alert, AlertStatus, ExerciseSession, PainLog, Patient, Plan, PlanDecision, PlanStatus
 from api.notifications.service import enqueue_notifications
 from api.plans.notify import draft_for
 from api.plans.review import LoggedSession, PlanWeekData, decide_review, insert_decisions
-from api.plans.service import REVIEW_INTERVAL, local_today
+from api.plans.service import REVIEW_INTERVAL
 from api.reminders.service import reschedule_patient
 from api.rules.monitoring import prolonged_flare
-from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.settings import RuleSettings
 from api.rules.types import Difficulty, PainDay, PlanAction, SessionRecord, Tier
 
 _log = structlog.get_logger("api.plans.sweep")
@@ -60,27 +65,53 @@ def review_dates(next_review_on: date, today: date) -> list[date]:
     return dates
 
 
-def sweep_plans(
-    engine: Engine, now: datetime, *, batch_size: int = 500, rules: RuleSettings = DEFAULT_RULES
-) -> dict[str, int]:
+def run_plan_sweep(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
+    """The sweep job's plans step, with the configured rules and batch size."""
+    return sweep_plans(engine, now, batch_size=settings.sweep_batch_size, rules=settings.rules)
+
+
+def sweep_plans(engine: Engine, now: datetime, *, batch_size: int, rules: RuleSettings) -> dict[str, int]:
     """Run every due weekly review and the prolonged-flare check; counts for the job log."""
-    totals: Counter[str] = Counter()
     horizon = latest_local_date(now)
-    last_id = 0
-    while True:
-        with session_scope(engine) as session:
-            rows = _claim_due(session, horizon, last_id, batch_size)
-            if rows:
-                last_id = rows[-1][0].id or last_id
-                _review_batch(session, rows, now, rules, totals)
-        if len(rows) < batch_size:
-            break
-    totals["prolonged_flares"] = _prolonged_flares(engine, now, horizon, batch_size, rules)
+    totals = run_batches(engine, _ReviewWork(now, horizon, rules), batch_size)
+    prolonged = _prolonged_flares(engine, now, horizon, batch_size, rules)
     return {
         "plan_reviews": totals["reviews"],
-        "plan_review_errors": totals["errors"],
-        "prolonged_flares": totals["prolonged_flares"],
+        "plan_review_errors": totals["errors"] + totals["failed"],
+        "prolonged_flares": prolonged,
     }
+
+
+@dataclass(slots=True)
+class _ReviewWork:
+    """Plans due a weekly review by the latest local date anywhere, in id order.
+
+    The claim walks forward by id (``after_id``): a plan claimed but not yet due in its
+    own zone is left as it was, and must not be claimed again in this run.
+    """
+
+    now: datetime
+    horizon: date
+    rules: RuleSettings
+    after_id: int = 0
+    name: str = "plan_reviews"
+
+    def claim(self, session: Session, limit: int) -> list[tuple[Plan, str, int]]:
+        rows = _claim_due(session, self.horizon, self.after_id, limit)
+        if rows:
+            self.after_id = rows[-1][0].id or self.after_id
+        return rows
+
+    def key(self, item: tuple[Plan, str, int]) -> int | None:
+        return item[0].id
+
+    def process(self, session: Session, batch: Sequence[tuple[Plan, str, int]]) -> Counter[str]:
+        counts: Counter[str] = Counter()
+        _review_batch(session, batch, self.now, self.rules, counts)
+        return counts
+
+    def give_up(self, session: Session, item: tuple[Plan, str, int]) -> None:
+        """Left due: the next sweep reviews it again."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,12 @@ from datetime import datetime
 
 from sqlmodel import Session, col, func, select
 
+from api.clock import local_today
 from api.errors import Problem, field_error
 from api.exercises.schemas import PrescribedPublic
 from api.models import ExerciseSession, Patient, Plan, PlanDecision, PlanStatus
 from api.plans.schemas import DecisionSummary, PlanDecisionPublic, PlanPublic, PlanTodayPublic
-from api.plans.service import local_today, plan_for
+from api.plans.service import plan_for
 from api.rules.progression import planned_weekdays
 from api.schemas import Page, cursor_value, decode_cursor, encode_cursor
 from exercise_library import Prescribed, get_library

@@ -16,31 +16,42 @@ from sqlmodel import Session, col, select
 
 from api.models import Patient, Plan, ReminderPreference, ReminderSchedule
 from api.rules.progression import planned_weekdays
-from api.rules.reminders_due import ReminderPrefs, next_due
-from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.reminders_due import ReminderPrefs, default_prefs, next_due
+from api.rules.settings import RuleSettings
 from api.rules.types import ReminderKind
 from api.upsert import insert_for
 
 
-def default_preferences(patient_id: int, now: datetime, rules: RuleSettings = DEFAULT_RULES) -> ReminderPreference:
-    """The clinic's default preferences (CLINICAL_RULES.md §9), not yet stored."""
-    prefs = ReminderPreference(
+def default_preferences(patient_id: int, now: datetime, rules: RuleSettings) -> ReminderPreference:
+    """The clinic's default preferences (CLINICAL_RULES.md §9), not yet stored.
+
+    The one source of the defaults is ``RuleSettings`` through ``default_prefs``; this is
+    its stored form (the zone lives on the patient, so any zone will do here).
+    """
+    prefs = default_prefs("UTC", rules)
+    # Stored as a (start, end) pair; equal times mean "no quiet hours".
+    quiet = (
+        (time(0, 0), time(0, 0))
+        if prefs.quiet_start is None or prefs.quiet_end is None
+        else (prefs.quiet_start, prefs.quiet_end)
+    )
+    return ReminderPreference(
         patient_id=patient_id,
-        daily_log_time=rules.daily_log_time,
-        exercise_time=rules.exercise_time,
-        weekly_checkin_weekday=rules.weekly_checkin_weekday,
-        weekly_checkin_time=rules.weekly_checkin_time,
+        daily_log_enabled=prefs.daily_log_enabled,
+        daily_log_time=prefs.daily_log_time,
+        exercise_enabled=prefs.exercise_enabled,
+        exercise_time=prefs.exercise_time,
+        weekly_checkin_enabled=prefs.weekly_checkin_enabled,
+        weekly_checkin_weekday=prefs.weekly_checkin_weekday,
+        weekly_checkin_time=prefs.weekly_checkin_time,
+        quiet_start=quiet[0],
+        quiet_end=quiet[1],
         updated_at=now,
     )
-    if rules.quiet_start is None or rules.quiet_end is None:
-        prefs.quiet_start = prefs.quiet_end = time(0, 0)
-    else:
-        prefs.quiet_start, prefs.quiet_end = rules.quiet_start, rules.quiet_end
-    return prefs
 
 
 def create_default_preferences(
-    session: Session, patient_id: int, now: datetime, rules: RuleSettings = DEFAULT_RULES
+    session: Session, patient_id: int, now: datetime, rules: RuleSettings
 ) -> ReminderPreference:
     """Store the default preferences for a new patient."""
     prefs = default_preferences(patient_id, now, rules)
@@ -49,9 +60,7 @@ def create_default_preferences(
     return prefs
 
 
-def preferences_for(
-    session: Session, patient_id: int, now: datetime, rules: RuleSettings = DEFAULT_RULES
-) -> ReminderPreference:
+def preferences_for(session: Session, patient_id: int, now: datetime, rules: RuleSettings) -> ReminderPreference:
     """The patient's stored preferences, created with the defaults if missing."""
     prefs = session.get(ReminderPreference, patient_id)
     return prefs if prefs is not None else create_default_preferences(session, patient_id, now, rules)
@@ -86,7 +95,7 @@ def exercise_days(plan: Plan | None) -> frozenset[int]:
     return planned_weekdays(plan.sessions_per_week)
 
 
-def reschedule_patient(session: Session, patient_id: int, now: datetime, rules: RuleSettings = DEFAULT_RULES) -> None:
+def reschedule_patient(session: Session, patient_id: int, now: datetime, rules: RuleSettings) -> None:
     """Recompute the patient's next reminder instants after ``now``.
 
     Kinds with no next occurrence (disabled, no plan) lose their row, so the tick never

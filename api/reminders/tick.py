@@ -1,7 +1,9 @@
 """The reminder tick: send what is due, exactly once, then move each row to its next time.
 
-One transaction per batch of due ``ReminderSchedule`` rows (claimed with ``FOR UPDATE
-SKIP LOCKED`` on PostgreSQL, so several schedulers share the work). Inside it: decide
+One transaction per batch of due ``ReminderSchedule`` rows, in the shape of every
+scheduled job (``api.batches.run_batches``: claimed with ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL, so several schedulers share the work; a batch that fails is redone row by
+row, so one bad row cannot hold up the others). Inside it: decide
 with the pure rules, insert the notifications with their unique occurrence key
 ``reminder:{patient_id}:{kind}:{local_date}``, advance ``next_due_at``. A crash anywhere
 rolls the whole batch back; a racing scheduler that got the same row anyway (its lock
@@ -12,6 +14,7 @@ with nothing due is one index probe.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -21,8 +24,8 @@ import structlog
 from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
+from api.batches import run_batches
 from api.config import Settings
-from api.db import session_scope
 from api.models import (
     ExerciseSession,
     NotificationKind,
@@ -53,19 +56,31 @@ def occurrence_key(patient_id: int, kind: str, local_date: date) -> str:
 
 def run_reminder_tick(engine: Engine, settings: Settings, now: datetime) -> dict[str, int]:
     """Send every reminder due at ``now``; counts of what happened."""
-    totals: Counter[str] = Counter()
-    handled: set[tuple[int, str]] = set()
-    while True:
-        with session_scope(engine) as session:
-            rows = claim_due(session, now, settings.reminder_batch_size)
-            fresh = [r for r in rows if (r.patient_id, r.kind) not in handled]
-            if not fresh:  # nothing due (rows handled here are always moved past now)
-                break
-            handled.update((r.patient_id, r.kind) for r in fresh)
-            totals.update(process_batch(session, fresh, now, settings))
+    totals = run_batches(engine, _ReminderWork(settings, now), settings.reminder_batch_size)
     return {"due": totals["due"], "created": totals["created"], "duplicate": totals["duplicate"]} | {
-        k: v for k, v in sorted(totals.items()) if k.startswith("skipped")
+        k: v for k, v in sorted(totals.items()) if k.startswith("skipped") or k == "failed"
     }
+
+
+@dataclass(frozen=True, slots=True)
+class _ReminderWork:
+    """Due ``ReminderSchedule`` rows, as ``run_batches`` drives them."""
+
+    settings: Settings
+    now: datetime
+    name: str = "reminders"
+
+    def claim(self, session: Session, limit: int) -> list[ReminderSchedule]:
+        return claim_due(session, self.now, limit)
+
+    def key(self, item: ReminderSchedule) -> tuple[int, str]:
+        return (item.patient_id, item.kind)
+
+    def process(self, session: Session, batch: Sequence[ReminderSchedule]) -> Counter[str]:
+        return process_batch(session, batch, self.now, self.settings)
+
+    def give_up(self, session: Session, item: ReminderSchedule) -> None:
+        """Left due: the next tick tries it again (its occurrence key keeps it to one)."""
 
 
 def claim_due(session: Session, now: datetime, limit: int) -> list[ReminderSchedule]:
@@ -89,7 +104,9 @@ class _Facts:
     last_activity_on: date
 
 
-def process_batch(session: Session, rows: list[ReminderSchedule], now: datetime, settings: Settings) -> Counter[str]:
+def process_batch(
+    session: Session, rows: Sequence[ReminderSchedule], now: datetime, settings: Settings
+) -> Counter[str]:
     rules = settings.rules
     max_delay = timedelta(minutes=settings.reminder_max_delay_minutes)
     facts = _patient_facts(session, {r.patient_id for r in rows}, now, rules)
@@ -218,7 +235,7 @@ def _patient_facts(session: Session, patient_ids: set[int], now: datetime, rules
     return facts
 
 
-def _done_on(session: Session, rows: list[ReminderSchedule]) -> set[tuple[int, ReminderKind, date]]:
+def _done_on(session: Session, rows: Sequence[ReminderSchedule]) -> set[tuple[int, ReminderKind, date]]:
     """(patient, kind, local date) whose action is already done: the log or session exists."""
     done: set[tuple[int, ReminderKind, date]] = set()
     logs = [r for r in rows if r.kind == ReminderKind.DAILY_LOG_REMINDER]

@@ -149,7 +149,7 @@ def screen_red_flags(
 
 
 def give_plan(session: Session, patient: Patient, now: datetime) -> Plan:
-    assign_plan_for_risk_group(session, patient, "medium", now)
+    assign_plan_for_risk_group(session, patient, "medium", now, rules=DEFAULT_RULES)
     session.commit()
     return session.exec(select(Plan).where(Plan.patient_id == patient.id)).one()
 

@@ -96,7 +96,7 @@ def test_a_crash_after_n_sends_leaves_them_committed_as_sent(
     with Providers(push) as providers:
         providers.notifiers["webhook"] = notifier
         with pytest.raises(Crash):
-            deliver_due(engine, push, providers, T0, rng=random.Random(1))
+            deliver_due(engine, push, T0, providers=providers, rng=random.Random(1))
 
     rows = fresh(session).exec(select(Delivery)).all()
     committed = {row.id for row in rows if row.status == DeliveryStatus.SENT}

@@ -49,7 +49,7 @@ def dead_letters(app: FastAPI, session: Session, engine: Engine, settings: Setti
     )
     enqueue_notifications(session, drafts, T0)
     session.commit()
-    assert deliver_due(engine, settings, None, T0)["dead"] == 4
+    assert deliver_due(engine, settings, T0)["dead"] == 4
     return [d.id for d in fresh(session).exec(select(Delivery).order_by(col(Delivery.id))).all() if d.id]
 
 

@@ -15,10 +15,11 @@ from sqlalchemy import Engine
 from sqlmodel import Session, col, select
 
 from api.config import Settings
-from api.delivery.dispatcher import claim, deliver_due
+from api.delivery import dispatcher
+from api.delivery.dispatcher import _Verdict, claim, deliver_due, record
 from api.delivery.providers import Providers
 from api.models import Delivery, DeliveryStatus, Device, DevicePlatform, NotificationKind
-from api.notifications.devices import register_device
+from api.notifications.devices import register_device, retire_device
 from api.notifications.service import NotificationDraft, enqueue_notifications
 from tests.delivery.conftest import ServiceAccountKey, push_settings
 from tests.delivery.fake_push import FakePush, Reply
@@ -67,7 +68,7 @@ def deliveries(session: Session) -> list[Delivery]:
 
 
 def run(engine: Engine, settings: Settings, providers: Providers, at: datetime) -> dict[str, int]:
-    return deliver_due(engine, settings, providers, at, rng=random.Random(3), elapsed=lambda: 0.0)
+    return deliver_due(engine, settings, at, providers=providers, rng=random.Random(3), elapsed=lambda: 0.0)
 
 
 def test_failures_are_retried_until_delivered_exactly_once_and_dead_tokens_retired(
@@ -166,7 +167,7 @@ def test_unconfigured_providers_dead_letter_visibly(
     app: FastAPI, session: Session, engine: Engine, settings: Settings
 ) -> None:
     devices_with_messages(app, session, {"a": DevicePlatform.FCM, "b": DevicePlatform.WEBHOOK})
-    assert deliver_due(engine, settings, None, T0)["dead"] == 2
+    assert deliver_due(engine, settings, T0)["dead"] == 2
     rows = deliveries(session)
     assert {r.status for r in rows} == {DeliveryStatus.DEAD}
     assert sorted(r.last_error or "" for r in rows) == [
@@ -261,3 +262,31 @@ def test_the_claim_uses_the_partial_index_on_pending_rows(engine: Engine) -> Non
             plan = connection.execute(text(f"EXPLAIN {sql} FOR UPDATE SKIP LOCKED"), params).all()
         connection.rollback()
     assert any("ix_delivery_pending_safety_next_attempt" in str(row) for row in plan), plan
+
+
+def test_an_outcome_that_cannot_be_written_does_not_undo_the_others(
+    app: FastAPI, session: Session, engine: Engine, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The record step falls back row by row: the good outcome is kept, the bad row stays
+    leased and pending, so it is sent again (same id) when its lease expires."""
+    devices = devices_with_messages(app, session, {"ok": DevicePlatform.WEBHOOK, "bad": DevicePlatform.WEBHOOK})
+    claimed = claim(engine, settings, T0)
+    assert len(claimed) == 2
+    bad = devices["bad"]
+
+    def failing(db: Session, device_id: int, why: str, at: datetime) -> int:
+        if device_id == bad:
+            raise RuntimeError("a bug on one device's row")
+        return retire_device(db, device_id, why, at)
+
+    monkeypatch.setattr(dispatcher, "retire_device", failing)
+    verdicts = [
+        _Verdict("dead", "gone; device retired", retire=True) if item.device_id == bad else _Verdict("sent")
+        for item in claimed
+    ]
+    counts = record(engine, settings, claimed, verdicts, T0, random.Random(1))
+    assert (counts["sent"], counts["dead"], counts["failed"]) == (1, 0, 1)
+    rows = {row.device_id: row for row in deliveries(session)}
+    assert rows[devices["ok"]].status == DeliveryStatus.SENT
+    assert rows[bad].status == DeliveryStatus.PENDING
+    assert rows[bad].next_attempt_at > T0  # still leased: retried after the lease, not now

@@ -21,6 +21,6 @@ def dispatcher_process(
     now = datetime.fromisoformat(now_iso)
     try:
         start.wait(timeout=60)
-        results.put(deliver_due(engine, settings, None, now, rng=random.Random()))
+        results.put(deliver_due(engine, settings, now, rng=random.Random()))
     finally:
         engine.dispose()

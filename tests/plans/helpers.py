@@ -18,6 +18,7 @@ from api.jobs import JobContext, JobResult, run_job
 from api.models import ExerciseSession, PainLog, Patient, Plan, PlanDecision
 from api.plans.assign import assign_plan_for_risk_group
 from api.plans.flare import FlareCheck, flare_check
+from api.rules.settings import DEFAULT_RULES
 
 # A Monday: planned days for 3 sessions a week are Monday, Wednesday and Friday.
 START = date(2026, 3, 2)
@@ -141,7 +142,7 @@ def assign(app: FastAPI, patient: Patient, risk_group: str, on: date = START) ->
     with session_scope(engine_of(app)) as db:
         fresh = db.get(Patient, patient.id)
         assert fresh is not None
-        return assign_plan_for_risk_group(db, fresh, risk_group, at_local(on, patient.timezone, 9))
+        return assign_plan_for_risk_group(db, fresh, risk_group, at_local(on, patient.timezone, 9), rules=DEFAULT_RULES)
 
 
 def pain_log_check(app: FastAPI, patient: Patient, on: date, back_pain: int, *, flare: bool = False) -> FlareCheck:
@@ -156,7 +157,7 @@ def pain_log_check_at(
         fresh = db.get(Patient, patient.id)
         assert fresh is not None
         log = log_pain(db, fresh, on, back_pain, flare=flare, commit=False)
-        return flare_check(db, fresh, log, now)
+        return flare_check(db, fresh, log, now, rules=DEFAULT_RULES)
 
 
 def sweep(app: FastAPI, now: datetime) -> JobResult:

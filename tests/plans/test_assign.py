@@ -12,6 +12,7 @@ from api.db import session_scope
 from api.models import Notification, Patient, PlanStatus, ReminderSchedule
 from api.plans.assign import assign_plan_for_risk_group
 from api.plans.service import pause_plan
+from api.rules.settings import DEFAULT_RULES
 from exercise_library import get_library
 from tests.factories import make_patient
 from tests.plans.helpers import START, assign, at_local, decisions, plan_of
@@ -96,7 +97,7 @@ def test_unknown_risk_group_is_refused(app: FastAPI, session: Session) -> None:
         fresh = db.get(Patient, patient.id)
         assert fresh is not None
         with pytest.raises(ValueError, match="very_high"):
-            assign_plan_for_risk_group(db, fresh, "very_high", at_local(START))
+            assign_plan_for_risk_group(db, fresh, "very_high", at_local(START), rules=DEFAULT_RULES)
     assert decisions(session, patient) == []
 
 

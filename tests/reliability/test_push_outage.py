@@ -98,17 +98,17 @@ def test_messages_queued_while_the_gateway_is_down_are_all_delivered_once_it_ret
     received: Counter[str] = Counter()
     at = T0
     for _ in range(3):  # down: nothing listens on the port
-        result = deliver_due(engine, push, None, at)
+        result = deliver_due(engine, push, at)
         assert result["sent"] == 0 and result["dead"] == 0
         at += timedelta(hours=1)  # past any backoff, so every row is due again
     with gateway(port, 503, received):  # up but failing
-        result = deliver_due(engine, push, None, at)
+        result = deliver_due(engine, push, at)
         assert result["sent"] == 0 and result["retry"] == MESSAGES
         at += timedelta(hours=1)
     assert sum(received.values()) == 0
     with gateway(port, 202, received):  # back
-        result = deliver_due(engine, push, None, at)
-        assert deliver_due(engine, push, None, at + timedelta(hours=1))["sent"] == 0
+        result = deliver_due(engine, push, at)
+        assert deliver_due(engine, push, at + timedelta(hours=1))["sent"] == 0
     assert result["sent"] == MESSAGES and result["dead"] == 0
     assert len(received) == MESSAGES and set(received.values()) == {1}
     rows = fresh(session).exec(select(Delivery)).all()

@@ -23,6 +23,7 @@ from api.models import (
 )
 from api.reminders.service import reschedule_patient
 from api.reminders.tick import run_reminder_tick
+from api.rules.settings import DEFAULT_RULES
 
 LOG, EXERCISE, WEEKLY = "daily_log_reminder", "exercise_reminder", "weekly_checkin"
 
@@ -70,7 +71,7 @@ def set_prefs(session: Session, patient: Patient, now: datetime, **values: objec
         setattr(prefs, name, value)
     session.add(prefs)
     session.flush()
-    reschedule_patient(session, patient.id, now)
+    reschedule_patient(session, patient.id, now, DEFAULT_RULES)
     session.commit()
 
 
@@ -94,7 +95,7 @@ def give_plan(
     )
     session.add(plan)
     session.flush()
-    reschedule_patient(session, patient.id, now)
+    reschedule_patient(session, patient.id, now, DEFAULT_RULES)
     session.commit()
     return plan
 

@@ -11,6 +11,7 @@ from sqlmodel import Session
 
 from api.models import Patient
 from api.reminders.service import reschedule_patient
+from api.rules.settings import DEFAULT_RULES
 from tests.factories import make_patient
 from tests.reminders.helpers import EXERCISE, LOG, WEEKLY, give_plan, schedule, set_clock, set_prefs, utc
 
@@ -97,7 +98,7 @@ def test_a_zone_change_moves_every_reminder(app: FastAPI, session: Session) -> N
     assert moved is not None
     moved.timezone = "America/New_York"
     session.add(moved)
-    reschedule_patient(session, patient.id, now)
+    reschedule_patient(session, patient.id, now, DEFAULT_RULES)
     session.commit()
     assert schedule(session, patient.id)[LOG].next_due_at == utc(2026, 6, 9, 0, 0)  # 20:00 EDT
 

@@ -4,6 +4,7 @@ back-off, and exactly one notification per kind and local day whatever happens."
 from __future__ import annotations
 
 from datetime import date, time, timedelta
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -13,6 +14,8 @@ from sqlmodel import Session
 
 from api.config import Settings
 from api.models import Patient, PlanStatus, User
+from api.rules.reminders_due import DueReminder, ReminderPrefs, next_due
+from api.rules.types import ReminderKind
 from tests.factories import make_patient, patient_auth
 from tests.reminders.helpers import (
     EXERCISE,
@@ -136,6 +139,10 @@ def test_two_ticks_in_the_same_minute_create_one_notification(
     assert len(reminders(session, patient.id, LOG)) == 1
 
 
+class _Killed(BaseException):
+    """The process dying mid-batch: not an error the job may catch and work around."""
+
+
 def test_a_crash_mid_tick_rolls_back_and_the_next_tick_sends_once(
     session: Session, engine: Engine, settings: Settings, patient: Patient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -143,15 +150,43 @@ def test_a_crash_mid_tick_rolls_back_and_the_next_tick_sends_once(
     import api.reminders.tick as tick_module
 
     def crash(*_args: object, **_kwargs: object) -> None:
-        raise RuntimeError("scheduler killed while advancing next_due_at")
+        raise _Killed("scheduler killed while advancing next_due_at")
 
     with monkeypatch.context() as patch:
         patch.setattr(tick_module, "next_due", crash)
-        with pytest.raises(RuntimeError, match="killed"):
+        with pytest.raises(_Killed, match="killed"):
             tick(engine, settings, utc(2026, 6, 8, 19, 0, 5))
     assert reminders(session, patient.id) == []  # the batch rolled back with its notifications
     assert tick(engine, settings, utc(2026, 6, 8, 19, 1, 5))["created"] == 1
     assert len(reminders(session, patient.id)) == 1
+
+
+def test_a_bad_row_does_not_hold_up_its_batch(
+    session: Session, engine: Engine, settings: Settings, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batch is redone row by row: the others are sent, the bad one is counted and
+    left due, so the next tick (once it is fixed) sends it."""
+    set_clock(app, session, utc(2026, 6, 8, 9, 0))
+    # Dublin keeps London's offset in June: both are due at 19:00 UTC, in one batch.
+    bad, good = make_patient(session, app, timezone="Europe/Dublin"), make_patient(session, app)
+    assert bad.id is not None and good.id is not None
+    import api.reminders.tick as tick_module
+
+    def failing_for_bad(prefs: ReminderPrefs, kind: ReminderKind, *args: Any) -> DueReminder | None:
+        if kind is ReminderKind.DAILY_LOG_REMINDER and prefs.timezone == "Europe/Dublin":
+            raise RuntimeError("a bug on one patient's data")
+        return next_due(prefs, kind, *args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(tick_module, "next_due", failing_for_bad)
+        result = tick(engine, settings, utc(2026, 6, 8, 19, 0, 5))
+    assert (result["created"], result["failed"]) == (1, 1)
+    assert len(reminders(session, good.id, LOG)) == 1
+    assert reminders(session, bad.id, LOG) == []  # its savepoint rolled back with its notification
+    assert schedule(session, bad.id)[LOG].next_due_at == utc(2026, 6, 8, 19, 0)  # still due
+    again = tick(engine, settings, utc(2026, 6, 8, 19, 1, 5))
+    assert (again["created"], again.get("failed", 0)) == (1, 0)
+    assert len(reminders(session, bad.id, LOG)) == 1
 
 
 def test_a_tick_that_sees_a_stale_row_creates_nothing_twice(
