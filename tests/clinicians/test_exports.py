@@ -172,6 +172,12 @@ def test_the_csv_has_one_row_per_local_day(
     assert rows[0]["alerts_opened"] == "start_back_medium (routine)"
     assert rows[-1]["alerts_opened"] == "red_flag_urgent_same_day (urgent_same_day)"
     assert all(r["alerts_opened"] == "" for r in rows[1:-1])
+    # The same record as the FHIR export: symptoms, flare, sessions' minutes, alert lifecycle.
+    assert [r["symptoms"] for r in rows] == [""] * (len(PAINS) - 1) + ["one_leg_weakness"]
+    assert {r["flare"] for r in rows} == {"0"} and {r["medications"] for r in rows} == {""}
+    assert {r["interference"] for r in rows} == {""} and {r["sleep_quality"] for r in rows} == {""}
+    assert [int(r["exercise_minutes"]) for r in rows] == [25 * int(r["sessions"]) for r in rows]
+    assert {r["alerts_acknowledged"] for r in rows} == {""} and {r["alerts_resolved"] for r in rows} == {""}
     session.rollback()
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.resource == f"patient/{followed.patient.id}/export.csv" and event.detail == {

@@ -7,6 +7,8 @@ their physiotherapist, as a ``collection`` and as a ``transaction``.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from collections import Counter
 from typing import Any
@@ -39,6 +41,20 @@ def _exports(client: TestClient, kind: str) -> dict[str, dict[str, Any]]:
             assert not failures, (row["patient_id"], failures[:20])
             bundles[str(row["patient_id"])] = json.loads(response.content)
     return bundles
+
+
+def _csv_rows(client: TestClient) -> list[dict[str, str]]:
+    rows: list[dict[str, str]] = []
+    for key, _ in CLINICIANS:
+        login = client.post(
+            "/api/v1/auth/login", json={"email": f"{key}@{DEMO_DOMAIN}", "password": CLINICIAN_PASSWORD}
+        )
+        headers = {"Authorization": f"Bearer {login.json()['access_token']}"}
+        for row in client.get("/api/v1/clinician/patients", headers=headers).json()["items"]:
+            response = client.get(f"/api/v1/clinician/patients/{row['patient_id']}/export.csv", headers=headers)
+            assert response.status_code == 200
+            rows.extend(csv.DictReader(io.StringIO(response.text)))
+    return rows
 
 
 def _resources(bundle: dict[str, Any], kind: str) -> list[dict[str, Any]]:
@@ -110,3 +126,9 @@ def test_every_demo_patient_exports_a_bundle_an_ehr_can_import(settings: Setting
         assert patient["request"]["ifNoneExist"] == (
             f"identifier=https://backstep.example/fhir/patient-id|{patient['resource']['identifier'][0]['value']}"
         )
+
+    # The CSV carries the same record: alert lifecycle, symptoms, medications, flares, sleep.
+    rows = _csv_rows(client)
+    for column in ("alerts_acknowledged", "alerts_resolved", "symptoms", "medications", "sleep_quality"):
+        assert any(r[column] for r in rows), column
+    assert any(r["flare"] == "1" for r in rows)
