@@ -54,18 +54,15 @@ class FhirResource(BaseModel):
     text: dict[str, str] = Field(description="generated XHTML narrative")
 
 
-class FhirBundleRequest(BaseModel):
-    method: Literal["POST"]
-    url: str = Field(description="the resource type")
-    ifNoneExist: str | None = Field(
-        default=None, description="conditional create on the identifier (`url` for CodeSystem and Questionnaire)"
-    )
-
-
 class FhirBundleEntry(BaseModel):
+    """In a ``transaction`` Bundle each entry also has FHIR's ``request``: ``POST`` with
+    ``ifNoneExist`` (a conditional create on the identifier, or ``url`` for CodeSystem and
+    Questionnaire; Provenance, which has no identifier, is posted as is)."""
+
+    model_config = ConfigDict(extra="allow")
+
     fullUrl: str = Field(description="`urn:uuid:` URL, stable across exports; references point at it")
     resource: FhirResource
-    request: FhirBundleRequest | None = Field(default=None, description="in a `transaction` Bundle only")
 
 
 class FhirIdentifier(BaseModel):

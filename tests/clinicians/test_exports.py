@@ -18,9 +18,10 @@ from sqlmodel import Session, select
 from api.exports.fhir.checks import ExportCheckFailed, check_bundle
 from api.exports.fhir.codes import LOINC, SNOMED
 from api.models import AuditEvent
-from tests.clinicians.conftest import DAY1, PAINS, Followed
+from tests.capture.helpers import ME
+from tests.clinicians.conftest import DAY1, PAINS, Followed, local_paris
 from tests.clinicians.helpers import CLINICIAN_PATIENTS
-from tests.factories import auth
+from tests.factories import auth, patient_auth
 
 
 def fhir_export(client: TestClient, app: FastAPI, followed: Followed) -> tuple[Bundle, Any]:
@@ -143,6 +144,64 @@ def test_the_fhir_bundle_reads_back_with_codes_values_and_references(
     assert event.patient_id == followed.patient.id and event.actor_id == followed.clinician.id
     assert event.detail["format"] == "fhir" and event.detail["type"] == "collection"
     assert event.detail["resources"]["Observation"] == kinds["Observation"]
+
+
+def test_a_full_log_exports_every_field_in_fhir_and_csv(
+    client: TestClient, app: FastAPI, session: Session, followed: Followed
+) -> None:
+    """Interference, sleep, steps, activity, a flare and two medication classes, on both exports."""
+    at = local_paris(followed.last_day, 20)
+    body = {
+        "back_pain": 5,
+        "interference": 6,
+        "sleep_quality": 3,
+        "steps": 4200,
+        "activity_minutes": 30,
+        "flare": True,
+        "medications": [{"class": "nsaid"}, {"class": "gabapentinoid"}],
+        "symptoms": {"one_leg_weakness": True},
+        "client_updated_at": at.isoformat(),
+    }
+    headers = patient_auth(session, app, followed.patient)
+    response = client.put(f"{ME}/pain-logs/{followed.last_day.isoformat()}", json=body, headers=headers)
+    assert response.status_code == 200, response.text  # replaces the logged day
+    bundle, _ = fhir_export(client, app, followed)
+    check_bundle(bundle)
+    last = [
+        o
+        for o in resources(bundle, "Observation")
+        if o["effectiveDateTime"].startswith(followed.last_day.isoformat()) and "derivedFrom" not in o
+    ]
+    values = {
+        o["code"]["coding"][0]["code"]: o.get("valueQuantity", {}).get("value", o.get("valueBoolean")) for o in last
+    }
+    assert values == {
+        "back-pain": 5,
+        "interference": 6,
+        "sleep-quality": 3,
+        "steps": 4200,
+        "activity-minutes": 30,
+        "flare": True,
+        "one_leg_weakness": True,
+    }
+    medications = {
+        m["medicationCodeableConcept"]["coding"][0]["code"]: [
+            c["system"] for c in m["medicationCodeableConcept"]["coding"]
+        ]
+        for m in resources(bundle, "MedicationStatement")
+    }
+    assert medications == {
+        "nsaid": ["https://backstep.app/fhir/CodeSystem/medication-class", "http://www.whocc.no/atc"],
+        "gabapentinoid": ["https://backstep.app/fhir/CodeSystem/medication-class"],
+    }
+    assert all("dosage" not in m for m in resources(bundle, "MedicationStatement"))
+
+    response = client.get(
+        f"{CLINICIAN_PATIENTS}/{followed.patient.id}/export.csv", headers=auth(app, followed.clinician)
+    )
+    row = list(csv.DictReader(io.StringIO(response.text)))[-1]
+    assert (row["interference"], row["sleep_quality"], row["flare"]) == ("6", "3", "1")
+    assert row["medications"] == "gabapentinoid;nsaid" and row["symptoms"] == "one_leg_weakness"
 
 
 def test_the_same_record_exports_the_same_identifiers(client: TestClient, app: FastAPI, followed: Followed) -> None:

@@ -127,8 +127,8 @@ def test_every_demo_patient_exports_a_bundle_an_ehr_can_import(settings: Setting
             f"identifier=https://backstep.example/fhir/patient-id|{patient['resource']['identifier'][0]['value']}"
         )
 
-    # The CSV carries the same record: alert lifecycle, symptoms, medications, flares, sleep.
+    # The CSV carries the same record: alert lifecycle, symptoms, medications, flares.
     rows = _csv_rows(client)
-    for column in ("alerts_acknowledged", "alerts_resolved", "symptoms", "medications", "sleep_quality"):
+    for column in ("alerts_acknowledged", "alerts_resolved", "symptoms", "medications"):
         assert any(r[column] for r in rows), column
     assert any(r["flare"] == "1" for r in rows)
