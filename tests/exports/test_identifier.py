@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.models import AuditEvent, PatientIdentifier
 from tests.factories import PASSWORD, auth, make_clinic, make_clinician, make_patient, patient_user
@@ -45,7 +45,7 @@ def test_the_care_team_sets_replaces_and_removes_it_and_the_export_carries_it(
 
     session.rollback()
     events = session.exec(
-        select(AuditEvent).where(AuditEvent.resource == f"patient/{patient.id}/identifier").order_by(AuditEvent.id)
+        select(AuditEvent).where(AuditEvent.resource == f"patient/{patient.id}/identifier").order_by(col(AuditEvent.id))
     ).all()
     assert [e.action for e in events] == ["identifier_set", "identifier_set", "identifier_removed"]
     assert all(e.actor_id == clinician.id for e in events)
