@@ -123,6 +123,14 @@ class Settings(BaseSettings):
         default=30, ge=1, le=24 * 60, description="web dashboard logout after this long without a page view or action"
     )
 
+    # Exports
+    fhir_identifier_base: str = Field(
+        default="https://backstep.example/fhir",
+        pattern=r"^https?://[^\s/?#]+(/[^\s?#]*)?$",
+        description="this deployment's URI base for FHIR identifier systems (`<base>/patient-id` ...): set one "
+        "per deployment so receivers can match patients",
+    )
+
     # HTTP and logs
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, description="larger request bodies are refused with 413")
     log_level: str = Field(default="INFO", description="`DEBUG`, `INFO`, `WARNING` or `ERROR`")

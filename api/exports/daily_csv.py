@@ -6,7 +6,13 @@ day; empty before a plan), ``alerts_opened`` (rule codes of the alerts opened th
 their tier, separated by ``;``), ``prescription`` (the exercises of the plan's level as it
 stood that day: ``exercise-id: dose`` separated by ``;``, each dose written by
 ``api.exercises.dose.dose_text`` as on the dashboard; while ``plan_status`` is ``reduced`` or
-``paused`` the patient was given the lighter or relaxation-only version of it). Only numbers,
+``paused`` the patient was given the lighter or relaxation-only version of it),
+``interference`` and ``sleep_quality`` (0-10, empty when not logged), ``flare`` (``1`` when a
+flare-up was reported, else ``0``; empty without a log), ``medications`` (medication classes
+taken, never names or doses) and ``symptoms`` (red-flag symptom codes reported), both
+separated by ``;``, ``alerts_acknowledged`` and ``alerts_resolved`` (rule codes of the alerts
+the care team acknowledged or resolved that day) and ``exercise_minutes`` (minutes of the
+sessions done that day) -- the same record the FHIR export carries. Only numbers,
 codes and the library's dose words: no free text, and no cell starts with ``= + - @``, so
 nothing in it can be read as a spreadsheet formula.
 """
@@ -21,7 +27,28 @@ from api.exercises.dose import dose_text
 from api.exports.record import PatientRecord
 from exercise_library import get_library
 
-COLUMNS = ("date", "back_pain", "leg_pain", "sessions", "plan_level", "plan_status", "alerts_opened", "prescription")
+COLUMNS = (
+    "date",
+    "back_pain",
+    "leg_pain",
+    "sessions",
+    "plan_level",
+    "plan_status",
+    "alerts_opened",
+    "prescription",
+    "interference",
+    "sleep_quality",
+    "flare",
+    "medications",
+    "symptoms",
+    "alerts_acknowledged",
+    "alerts_resolved",
+    "exercise_minutes",
+)
+
+
+def _cell(value: int | None) -> str | int:
+    return "" if value is None else value
 
 
 def prescription_cell(template_id: str | None, level: int | None) -> str:
@@ -44,6 +71,15 @@ def daily_csv(record: PatientRecord) -> str:
     opened: dict[date, list[str]] = {}
     for alert in record.alerts:
         opened.setdefault(record.local(alert.opened_at).date(), []).append(f"{alert.rule} ({alert.tier})")
+    acknowledged: dict[date, list[str]] = {}
+    resolved: dict[date, list[str]] = {}
+    for alert in record.alerts:
+        for moment, into in ((alert.acknowledged_at, acknowledged), (alert.resolved_at, resolved)):
+            if moment is not None:
+                into.setdefault(record.local(moment).date(), []).append(alert.rule)
+    minutes: dict[date, int] = {}
+    for done in record.sessions:
+        minutes[done.performed_on] = minutes.get(done.performed_on, 0) + done.duration_minutes
     # The plan as it stood at the end of each day: the last decision decided on or before it.
     changes = [(record.local(d.decided_at).date(), d.template_id, d.to_level, d.to_status) for d in record.decisions]
     out = io.StringIO()
@@ -71,6 +107,14 @@ def daily_csv(record: PatientRecord) -> str:
                 status or "",
                 ";".join(opened.get(day, [])),
                 prescription_cell(template, level),
+                _cell(log.interference) if log else "",
+                _cell(log.sleep_quality) if log else "",
+                int(log.flare) if log else "",
+                ";".join(log.medications) if log else "",
+                ";".join(log.symptoms) if log else "",
+                ";".join(acknowledged.get(day, [])),
+                ";".join(resolved.get(day, [])),
+                minutes.get(day, 0),
             )
         )
         day += timedelta(days=1)

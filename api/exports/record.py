@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from sqlmodel import Session, col, func, select
+from sqlmodel import Session, col, select
 
-from api.models import Alert, AlertStatus, ExerciseSession, PainLog, Patient, Plan, PlanDecision, Screening, User
+from api.models import (
+    ActorType,
+    Alert,
+    AlertStatus,
+    ExerciseSession,
+    PainLog,
+    Patient,
+    PatientIdentifier,
+    Plan,
+    PlanDecision,
+    Screening,
+    User,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,15 +31,22 @@ class PatientRecord:
     zone: ZoneInfo
     today: date
     logs: list[PainLog]
-    sessions_per_day: dict[date, int]
+    sessions: list[ExerciseSession]
     screenings: list[Screening]
     plan: Plan | None
     decisions: list[PlanDecision]
     alerts: list[Alert]
+    identifier: PatientIdentifier | None
+    # Display names of the clinicians who acknowledged or resolved an alert or decided on the plan.
+    clinicians: dict[int, str]
 
     @property
     def open_alerts(self) -> list[Alert]:
         return [a for a in self.alerts if a.status != AlertStatus.RESOLVED]
+
+    @property
+    def sessions_per_day(self) -> dict[date, int]:
+        return dict(Counter(s.performed_on for s in self.sessions))
 
     def local(self, moment: datetime) -> datetime:
         """An instant in the patient's zone, so it carries their UTC offset."""
@@ -38,11 +58,26 @@ def load_record(session: Session, patient: Patient, now: datetime) -> PatientRec
     user = session.get(User, patient.user_id)
     assert user is not None
     zone = ZoneInfo(patient.timezone)
-    sessions = session.exec(
-        select(col(ExerciseSession.performed_on), func.count())
-        .where(ExerciseSession.patient_id == patient.id)
-        .group_by(col(ExerciseSession.performed_on))
-    ).all()
+    decisions = list(
+        session.exec(
+            select(PlanDecision)
+            .where(PlanDecision.patient_id == patient.id)
+            .order_by(col(PlanDecision.decided_at), col(PlanDecision.id))
+        ).all()
+    )
+    alerts = list(
+        session.exec(
+            select(Alert).where(Alert.patient_id == patient.id).order_by(col(Alert.opened_at), col(Alert.id))
+        ).all()
+    )
+    people = {a.acknowledged_by for a in alerts} | {a.resolved_by for a in alerts}
+    people |= {d.actor_id for d in decisions if d.actor_type == ActorType.CLINICIAN}
+    wanted = sorted(p for p in people if p is not None)
+    clinicians = (
+        {u.id: u.display_name for u in session.exec(select(User).where(col(User.id).in_(wanted))).all() if u.id}
+        if wanted
+        else {}
+    )
     return PatientRecord(
         patient=patient,
         display_name=user.display_name,
@@ -51,19 +86,19 @@ def load_record(session: Session, patient: Patient, now: datetime) -> PatientRec
         logs=list(
             session.exec(select(PainLog).where(PainLog.patient_id == patient.id).order_by(col(PainLog.log_date))).all()
         ),
-        sessions_per_day={on: int(n) for on, n in sessions},
+        sessions=list(
+            session.exec(
+                select(ExerciseSession)
+                .where(ExerciseSession.patient_id == patient.id)
+                .order_by(col(ExerciseSession.performed_at), col(ExerciseSession.id))
+            ).all()
+        ),
         screenings=list(
             session.exec(select(Screening).where(Screening.patient_id == patient.id).order_by(col(Screening.id))).all()
         ),
         plan=session.exec(select(Plan).where(Plan.patient_id == patient.id)).first(),
-        decisions=list(
-            session.exec(
-                select(PlanDecision)
-                .where(PlanDecision.patient_id == patient.id)
-                .order_by(col(PlanDecision.decided_at), col(PlanDecision.id))
-            ).all()
-        ),
-        alerts=list(
-            session.exec(select(Alert).where(Alert.patient_id == patient.id).order_by(col(Alert.opened_at))).all()
-        ),
+        decisions=decisions,
+        alerts=alerts,
+        identifier=session.get(PatientIdentifier, patient.id),
+        clinicians=clinicians,
     )

@@ -5,15 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep
+from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
+from api.exports.identifier import router as identifier_router
 from api.exports.service import FHIR_JSON, Export, export_csv, export_fhir
 
 # Included by api.clinicians.router under its "/clinician" prefix.
 router = APIRouter(prefix="/patients/{patient_id}", tags=["clinician"])
+router.include_router(identifier_router)
 
 
 def download(export: Export) -> Response:
@@ -33,22 +35,51 @@ class FhirResource(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
 
-    resourceType: Literal["Patient", "Observation", "QuestionnaireResponse", "CarePlan", "Flag"]
+    resourceType: Literal[
+        "Patient",
+        "Device",
+        "Practitioner",
+        "Observation",
+        "MedicationStatement",
+        "Procedure",
+        "QuestionnaireResponse",
+        "Questionnaire",
+        "CarePlan",
+        "Provenance",
+        "DetectedIssue",
+        "Flag",
+        "CodeSystem",
+    ]
     id: str
+    text: dict[str, str] = Field(description="generated XHTML narrative")
 
 
 class FhirBundleEntry(BaseModel):
+    """In a ``transaction`` Bundle each entry also has FHIR's ``request``: ``POST`` with
+    ``ifNoneExist`` (a conditional create on the identifier, or ``url`` for CodeSystem and
+    Questionnaire; Provenance, which has no identifier, is posted as is)."""
+
+    model_config = ConfigDict(extra="allow")
+
     fullUrl: str = Field(description="`urn:uuid:` URL, stable across exports; references point at it")
     resource: FhirResource
 
 
+class FhirIdentifier(BaseModel):
+    system: str
+    value: str
+
+
 class FhirBundle(BaseModel):
-    """A FHIR R4B ``collection`` Bundle: the Patient first, then pain Observations,
-    QuestionnaireResponses, the CarePlan and a Flag per open alert."""
+    """A FHIR R4B Bundle (docs/fhir.md): the Patient first, the rules engine and clinicians,
+    Observations, MedicationStatements, Procedures, QuestionnaireResponses, the CarePlan
+    and its Provenance, a Flag and DetectedIssue per alert, then the Questionnaires and
+    CodeSystems they use."""
 
     resourceType: Literal["Bundle"]
     id: str
-    type: Literal["collection"]
+    identifier: FhirIdentifier
+    type: Literal["collection", "transaction"]
     timestamp: datetime = Field(description="when the export was made, in the patient's UTC offset")
     entry: list[FhirBundleEntry]
 
@@ -63,14 +94,26 @@ class FhirJsonResponse(JSONResponse):
     "/export.fhir",
     response_class=FhirJsonResponse,
     response_model=None,
-    responses={200: {"model": FhirBundle, "description": "a FHIR R4B Bundle (collection) of the patient's record"}},
+    responses={200: {"model": FhirBundle, "description": "a FHIR R4B Bundle of the patient's whole record"}},
 )
 def export_patient_fhir(
-    patient: PatientInCare, clinician: CurrentClinician, session: SessionDep, now: NowDep
+    patient: PatientInCare,
+    clinician: CurrentClinician,
+    session: SessionDep,
+    now: NowDep,
+    settings: SettingsDep,
+    bundle_type: Literal["collection", "transaction"] = Query(
+        default="collection",
+        alias="type",
+        description="`collection` to read or archive; `transaction` to POST to a FHIR server's base "
+        "(conditional creates on the identifiers: importing twice creates nothing twice)",
+    ),
 ) -> Response:
-    """The patient's record as a FHIR R4B Bundle: Patient, pain Observations (LOINC 72514-3,
-    back and leg), a QuestionnaireResponse per screening, the CarePlan and a Flag per open alert."""
-    return download(export_fhir(session, patient, clinician, now))
+    """The patient's whole record as a FHIR R4B Bundle (`application/fhir+json; fhirVersion=4.3`):
+    Patient with its identifiers, pain, symptom, sleep, interference and flare Observations,
+    medications by class, exercise sessions, screenings with their scores, the CarePlan with
+    its decision history, every alert with its evidence and lifecycle (docs/fhir.md)."""
+    return download(export_fhir(session, patient, clinician, now, bundle_type, settings.fhir_identifier_base))
 
 
 @router.get(

@@ -9,14 +9,16 @@ import structlog
 from sqlmodel import Session
 
 from api.audit import record_audit
+from api.config import get_settings
 from api.errors import Problem
-from api.exports.checks import ExportCheckFailed, check_bundle
 from api.exports.daily_csv import daily_csv
-from api.exports.fhir import build_bundle
+from api.exports.fhir import BundleType, build_bundle
+from api.exports.fhir.checks import ExportCheckFailed, check_bundle
 from api.exports.record import load_record
 from api.models import Patient, User
 
-FHIR_JSON = "application/fhir+json"
+# The media type names the FHIR version (R4B is 4.3), so a receiver need not guess it.
+FHIR_JSON = "application/fhir+json; fhirVersion=4.3"
 CSV = "text/csv; charset=utf-8"
 
 _log = structlog.get_logger("api.exports")
@@ -33,9 +35,16 @@ def _filename(patient: Patient, now: datetime, extension: str) -> str:
     return f"backstep-patient-{patient.id}-{now.date().isoformat()}.{extension}"
 
 
-def export_fhir(session: Session, patient: Patient, clinician: User, now: datetime) -> Export:
+def export_fhir(
+    session: Session,
+    patient: Patient,
+    clinician: User,
+    now: datetime,
+    kind: BundleType = "collection",
+    identifier_base: str | None = None,
+) -> Export:
     record = load_record(session, patient, now)
-    bundle = build_bundle(record, now)
+    bundle = build_bundle(record, now, identifier_base or get_settings().fhir_identifier_base, kind)
     try:
         check_bundle(bundle)
     except ExportCheckFailed as failed:
@@ -44,8 +53,8 @@ def export_fhir(session: Session, patient: Patient, clinician: User, now: dateti
     entries = bundle.entry or []
     counts: dict[str, int] = {}
     for entry in entries:
-        kind = entry.resource.get_resource_type()  # type: ignore[union-attr]
-        counts[kind] = counts.get(kind, 0) + 1
+        resource_type = entry.resource.get_resource_type()  # type: ignore[union-attr]
+        counts[resource_type] = counts.get(resource_type, 0) + 1
     record_audit(
         session,
         at=now,
@@ -53,9 +62,13 @@ def export_fhir(session: Session, patient: Patient, clinician: User, now: dateti
         resource=f"patient/{patient.id}/export.fhir",
         actor=clinician,
         patient_id=patient.id,
-        detail={"format": "fhir", "resources": counts},
+        detail={"format": "fhir", "type": kind, "resources": counts},
     )
-    return Export(bundle.model_dump_json(), FHIR_JSON, _filename(patient, now, "fhir.json"))
+    return Export(
+        bundle.model_dump_json(),
+        FHIR_JSON,
+        _filename(patient, now, "fhir.json" if kind == "collection" else f"{kind}.fhir.json"),
+    )
 
 
 def export_csv(session: Session, patient: Patient, clinician: User, now: datetime) -> Export:

@@ -276,3 +276,19 @@ class CheckpointResult(SQLModel, table=True):
     classification: str = Field(max_length=32)
     ruleset_version: str = Field(max_length=32)
     evaluated_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class PatientIdentifier(SQLModel, table=True):
+    """An identifier the clinic records for the patient elsewhere (e.g. a national health number).
+
+    One per patient, set by the care team; exported as ``Patient.identifier`` so a receiving
+    EHR can match the record. It goes with the patient on erasure (cascade).
+    """
+
+    __tablename__ = "patient_identifier"
+
+    patient_id: int = Field(foreign_key="patient.id", primary_key=True, ondelete="CASCADE")
+    system: str = Field(max_length=200)
+    value: str = Field(max_length=64)
+    updated_by: int | None = Field(default=None, foreign_key="app_user.id", ondelete="SET NULL")
+    updated_at: datetime = Field(sa_type=UTCDateTime)
