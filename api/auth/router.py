@@ -26,24 +26,7 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 )
 def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> RegisteredPublic:
     """A patient account; ``care_team`` says whether a physiotherapist follows them (only with an invite)."""
-    user, patient = service.register_patient(
-        session,
-        email=str(body.email),
-        password=body.password,
-        display_name=body.display_name,
-        invite_code=body.invite_code,
-        now=now,
-        settings=settings,
-    )
-    record_audit(
-        session,
-        at=now,
-        action="register",
-        resource="user",
-        actor=user,
-        patient_id=patient.id,
-        detail={"invited": body.invite_code is not None},
-    )
+    user, patient = service.register(session, body, now, settings)
     assert user.id is not None
     return RegisteredPublic(id=user.id, email=user.email, role=user.role, care_team=care_team_status(session, patient))
 

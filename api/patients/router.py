@@ -53,17 +53,7 @@ def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep, settings: 
     accounts may change ``display_name`` only.
     """
     patient = _patient_of(session, user)
-    changed = update_profile(session, user, patient, body, now, settings.rules)
-    if changed:
-        record_audit(
-            session,
-            at=now,
-            action="update",
-            resource="profile",
-            actor=user,
-            patient_id=patient.id if patient else None,
-            detail={"fields": changed},
-        )
+    update_profile(session, user, patient, body, now, settings.rules)
     return _me(session, user, patient)
 
 

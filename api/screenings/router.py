@@ -5,22 +5,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from sqlmodel import col, select
 
-from api.audit import record_audit
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
 from api.models import Screening
-from api.patients.activity import touch_activity
 from api.rules.advice import RED_FLAG_QUESTIONS
 from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
 from api.screenings import service
 from api.screenings.schemas import (
     InstrumentItemPublic,
     InstrumentPublic,
-    OdiCreate,
-    RedFlagsCreate,
     ScreeningCreate,
     ScreeningPublic,
     ScreeningResultPublic,
-    StartBackCreate,
 )
 from exercise_library import get_library
 
@@ -45,26 +40,7 @@ def create_screening(
     STarT Back assigns the plan for the risk group and raises the medium/high routine
     alert; a red-flag screening answers with the triage tier and advice at once.
     """
-    # The patient row first: every capture write locks it before alerts and the plan.
-    touch_activity(session, patient, now)
-    result: Any
-    if isinstance(body, StartBackCreate):
-        result = service.record_start_back(session, patient, body.answers, now, settings.rules)
-    elif isinstance(body, RedFlagsCreate):
-        result = service.record_red_flags(session, patient, body.answers, now, settings.rules)
-    else:
-        assert isinstance(body, OdiCreate)
-        result = service.record_odi(session, patient, body.answers, now, settings.rules)
-    record_audit(
-        session,
-        at=now,
-        action="create",
-        resource=f"screening/{result.id}",
-        actor=user,
-        patient_id=patient.id,
-        detail={"instrument": body.instrument},
-    )
-    return result
+    return service.record_screening(session, user, patient, body, now, settings.rules)
 
 
 @router.get("/me/screenings", response_model=Page[ScreeningPublic])
