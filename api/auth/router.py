@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse
 
 from api.audit import record_audit
 from api.auth import service
-from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair
+from api.auth.schemas import LoginRequest, RefreshRequest, RegisteredPublic, RegisterRequest, TokenPair
+from api.care_team.service import care_team_status
 from api.deps import ClientIpDep, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import User
-from api.patients.care_team import RegisteredPublic, care_team_status
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 

@@ -21,8 +21,7 @@ from api.schemas import IsoDate, Limit, Page
 from api.sessions.listing import session_page
 from api.sessions.schemas import ExerciseSessionPublic
 
-# Included by api.clinicians.router under its "/clinician" prefix.
-router = APIRouter(prefix="/patients", tags=["clinician"])
+router = APIRouter(prefix="/clinician/patients", tags=["clinician"])
 
 Cursor = Annotated[str | None, Query(max_length=200)]
 

@@ -20,7 +20,7 @@ from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
 from api.dashboard import auth_routes, queue
-from api.dashboard.auth_routes import (
+from api.dashboard.access import (
     ADMIN_HOME,
     LOGIN,
     AdminElsewhere,

@@ -13,8 +13,7 @@ from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep
 from api.exports.download import download
 from api.exports.service import FHIR_JSON, export_csv, export_fhir
 
-# Included by api.clinicians.router under its "/clinician" prefix.
-router = APIRouter(prefix="/patients/{patient_id}", tags=["clinician"])
+router = APIRouter(prefix="/clinician/patients/{patient_id}", tags=["clinician"])
 
 
 def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:

@@ -13,8 +13,8 @@ from datetime import datetime
 from sqlmodel import Session
 
 from api.activity import touch_activity
-from api.alerts.evaluation import evaluate_red_flag_screening, raise_start_back_alerts
 from api.audit import record_audit
+from api.escalation.evaluation import evaluate_red_flag_screening, raise_start_back_alerts
 from api.models import Instrument, Patient, Screening, User
 from api.plans.assign import assign_plan_for_risk_group
 from api.rules.screenings import display_percent, score_odi, score_start_back

@@ -5,7 +5,7 @@ whose physiotherapist's account was deactivated has a clinic but nobody to act. 
 alerts still have to reach a person: every active admin is told (``api.alerts.notify``)
 and re-notified like any urgent alert, and sees them here, on the API
 (``/api/v1/admin/unassigned-patients``) and the dashboard (``/dashboard/unassigned``),
-until they assign a clinician (``api.patients.care_team.assign_clinician``).
+until they assign a clinician (``api.care_team.service.assign_clinician``).
 
 Admins are the owners because such a patient may belong to no clinic at all: no
 clinic's clinicians could own them, and admins are the accounts that create clinics
