@@ -192,3 +192,19 @@ def test_only_the_aggregators_import_from_router_modules() -> None:
             elif whole:
                 bad.append(f"{name} imports router module(s) {whole} from {module}")
     assert not bad, "\n".join(bad)
+
+
+def test_every_cursor_paginated_list_uses_the_one_keyset_helper() -> None:
+    """Cursors are decoded, typed and re-encoded in ``api/pagination.py`` only."""
+    cursor_functions = {"decode_cursor", "encode_cursor", "cursor_value"}
+    allowed = {"api.schemas", "api.pagination"}
+    bad = [
+        f"{name} imports {sorted(cursor_functions & set(names))}"
+        for name, path in api_modules().items()
+        if name not in allowed
+        for module, names in imports_of(name, path)
+        if module == "api.schemas" and cursor_functions & set(names)
+    ]
+    assert not bad, "\n".join(bad)
+    users = [name for name, path in api_modules().items() if ("api.pagination", ["Keyset"]) in imports_of(name, path)]
+    assert len(users) >= 10, users

@@ -7,8 +7,9 @@ from sqlmodel import col, select
 
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
 from api.models import Screening
+from api.pagination import Keyset
 from api.rules.advice import RED_FLAG_QUESTIONS
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page
 from api.screenings import service
 from api.screenings.schemas import (
     InstrumentItemPublic,
@@ -52,17 +53,19 @@ def list_screenings(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ScreeningPublic]:
     """The patient's screenings, newest first (optionally of one instrument)."""
+    keyset = Keyset(cursor, limit, id=int)
     query = (
-        select(Screening).where(Screening.patient_id == patient.id).order_by(col(Screening.id).desc()).limit(limit + 1)
+        select(Screening)
+        .where(Screening.patient_id == patient.id)
+        .order_by(col(Screening.id).desc())
+        .limit(keyset.fetch)
     )
     if instrument is not None:
         query = query.where(Screening.instrument == instrument)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(col(Screening.id) < cursor_value(position, "id", int))
-    rows = list(session.exec(query).all())
-    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page[ScreeningPublic](items=[ScreeningPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor)
+    if keyset.after is not None:
+        query = query.where(col(Screening.id) < keyset.after["id"])
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"id": r.id})
+    return Page[ScreeningPublic](items=[ScreeningPublic.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/screening-instruments", response_model=list[InstrumentPublic])
