@@ -14,7 +14,7 @@ from api.admin.schemas import (
     TestClockPublic,
     TestClockSet,
 )
-from api.admin.service import create_staff_user
+from api.admin.service import add_staff_user
 from api.audit import record_audit
 from api.deps import ClockDep, CurrentAdmin, NowDep, RowIdFilter, SessionDep, SettingsDep
 from api.errors import Problem
@@ -48,8 +48,9 @@ def create_clinic(
 def create_clinician(
     body: ClinicianCreate, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> ClinicianPublic:
-    user = create_staff_user(
+    user = add_staff_user(
         session,
+        actor=admin,
         role=Role.CLINICIAN,
         email=str(body.email),
         password=body.password,
@@ -59,7 +60,6 @@ def create_clinician(
         settings=settings,
     )
     assert user.id is not None
-    record_audit(session, at=now, action="create", resource=f"clinician/{user.id}", actor=admin)
     return ClinicianPublic(
         id=user.id, email=user.email, role=user.role, display_name=user.display_name, clinic_id=body.clinic_id
     )
