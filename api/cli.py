@@ -13,8 +13,7 @@ import uvicorn
 from pydantic import EmailStr, TypeAdapter, ValidationError
 from sqlalchemy import Engine
 
-from api.admin.service import create_staff_user
-from api.audit import record_audit
+from api.admin.service import add_staff_user
 from api.auth.passwords import password_problem
 from api.backup import BackupError, backup, restore
 from api.clock import Clock
@@ -192,8 +191,11 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
     clock = _clock(engine, settings)
     try:
         with session_scope(engine) as session:
-            user = create_staff_user(
+            # An operator at the command line: no account acts, the event says how it was made.
+            user = add_staff_user(
                 session,
+                actor=None,
+                via="cli",
                 role=Role(args.role),
                 email=email,
                 password=args.password,
@@ -203,15 +205,6 @@ def _create_user(args: argparse.Namespace, settings: Settings) -> int:
                 settings=settings,
             )
             user_id = user.id
-            # An operator at the command line: no account acts, the event says how it was made.
-            record_audit(
-                session,
-                at=clock.now(),
-                action="create",
-                resource=f"{args.role}/{user_id}",
-                actor=None,
-                detail={"via": "cli"},
-            )
     except Problem as problem:
         print(f"error: {problem.detail}", file=sys.stderr)
         return 2

@@ -15,8 +15,9 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api.admin.dead_letters import router as dead_letters_router
 from api.admin.router import router as admin_router
 from api.alerts.router import router as alerts_router
-from api.alerts.unassigned_router import router as unassigned_router
 from api.auth.router import router as auth_router
+from api.care_team.router import router as unassigned_router
+from api.clinicians.patients_router import router as clinician_patients_router
 from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
 from api.config import Settings, get_settings
@@ -24,6 +25,7 @@ from api.dashboard.router import install_dashboard
 from api.db import DEFERRED_BEGIN, make_engine, make_probe_engine
 from api.errors import Problem, install_error_handlers, problem_response
 from api.exercises.router import router as exercises_router
+from api.exports.router import router as exports_router
 from api.inputs import check_request_input
 from api.jobs import JobContext
 from api.logs import configure_logging
@@ -124,6 +126,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         auth_router,
         patients_router,
         clinicians_router,
+        clinician_patients_router,
+        exports_router,
         admin_router,
         dead_letters_router,
         unassigned_router,

@@ -12,6 +12,7 @@ import base64
 import binascii
 import json
 import re
+import uuid
 from datetime import date, datetime, time
 from functools import cache
 from importlib import resources
@@ -169,6 +170,8 @@ def cursor_value(position: dict[str, Any], key: str, kind: type[Any]) -> Any:
             return value
         if kind is str and isinstance(value, str):
             return value
+        if kind is uuid.UUID and isinstance(value, str):
+            return uuid.UUID(value)
     except ValueError:
         pass
     raise field_error(["query", "cursor"], "invalid cursor")

@@ -20,7 +20,8 @@ from api.audit import record_audit
 from api.deps import CurrentAdmin, NowDep, RowIdPath, SessionDep
 from api.errors import Problem
 from api.models import Delivery, DeliveryStatus, Device, Notification, NotificationKind
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.pagination import Keyset
+from api.schemas import Limit, Page
 
 router = APIRouter(prefix="/admin/dead-letters", tags=["admin"])
 
@@ -61,19 +62,18 @@ def list_dead_letters(
 ) -> Page[DeadLetterPublic]:
     """Dead-lettered deliveries, newest first, with why they were given up (no message text)."""
     # The literal keeps the partial index ix_delivery_dead usable whatever the bind style.
+    keyset = Keyset(cursor, limit, id=int)
     query = _query().where(col(Delivery.status) == sa.literal_column("'dead'"))
     if kind is not None:
         query = query.where(col(Notification.kind) == kind)
     if safety is not None:
         query = query.where(col(Delivery.safety) == safety)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(col(Delivery.id) < cursor_value(position, "id", int))
-    rows = session.execute(query.order_by(col(Delivery.id).desc()).limit(limit + 1)).mappings().all()
-    next_cursor = encode_cursor({"id": rows[limit - 1]["id"]}) if len(rows) > limit else None
-    return Page[DeadLetterPublic](
-        items=[DeadLetterPublic.model_validate(dict(r)) for r in rows[:limit]], next_cursor=next_cursor
-    )
+    if keyset.after is not None:
+        query = query.where(col(Delivery.id) < keyset.after["id"])
+    found = session.execute(query.order_by(col(Delivery.id).desc()).limit(keyset.fetch)).mappings().all()
+    rows, next_cursor = keyset.page(found, lambda r: {"id": r["id"]})
+    items = [DeadLetterPublic.model_validate(dict(r)) for r in rows]
+    return Page[DeadLetterPublic](items=items, next_cursor=next_cursor)
 
 
 @router.post(

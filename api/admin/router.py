@@ -14,13 +14,14 @@ from api.admin.schemas import (
     TestClockPublic,
     TestClockSet,
 )
-from api.admin.service import create_staff_user
+from api.admin.service import add_staff_user
 from api.audit import record_audit
 from api.deps import ClockDep, CurrentAdmin, NowDep, RowIdFilter, SessionDep, SettingsDep
 from api.errors import Problem
 from api.idempotency import IdempotencyDep
 from api.models import AuditEvent, Clinic, Role
-from api.schemas import Limit, Page, Rfc3339, cursor_value, decode_cursor, encode_cursor
+from api.pagination import Keyset
+from api.schemas import Limit, Page, Rfc3339
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
@@ -47,8 +48,9 @@ def create_clinic(
 def create_clinician(
     body: ClinicianCreate, admin: CurrentAdmin, session: SessionDep, settings: SettingsDep, now: NowDep
 ) -> ClinicianPublic:
-    user = create_staff_user(
+    user = add_staff_user(
         session,
+        actor=admin,
         role=Role.CLINICIAN,
         email=str(body.email),
         password=body.password,
@@ -58,7 +60,6 @@ def create_clinician(
         settings=settings,
     )
     assert user.id is not None
-    record_audit(session, at=now, action="create", resource=f"clinician/{user.id}", actor=admin)
     return ClinicianPublic(
         id=user.id, email=user.email, role=user.role, display_name=user.display_name, clinic_id=body.clinic_id
     )
@@ -77,7 +78,8 @@ def list_audit(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AuditEventPublic]:
     """Audit events, newest first, filtered by patient, actor, action and time range [since, until)."""
-    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(limit + 1)
+    keyset = Keyset(cursor, limit, id=int)
+    query = select(AuditEvent).order_by(col(AuditEvent.id).desc()).limit(keyset.fetch)
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
     if actor_id is not None:
@@ -88,12 +90,10 @@ def list_audit(
         query = query.where(col(AuditEvent.at) >= since)
     if until is not None:
         query = query.where(col(AuditEvent.at) < until)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(col(AuditEvent.id) < cursor_value(position, "id", int))
-    rows = list(session.exec(query).all())
-    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    items = [AuditEventPublic.model_validate(r) for r in rows[:limit]]
+    if keyset.after is not None:
+        query = query.where(col(AuditEvent.id) < keyset.after["id"])
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"id": r.id})
+    items = [AuditEventPublic.model_validate(r) for r in rows]
     return Page[AuditEventPublic](items=items, next_cursor=next_cursor)
 
 

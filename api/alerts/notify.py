@@ -162,7 +162,7 @@ def queue_messages(
         users = recipients.get(alert.patient_id, [])
         if not users:
             # Nobody at all (no care team, no clinic colleague, no active admin): the patient's
-            # advice says so (api.alerts.evaluation reads what was queued), and this is an
+            # advice says so (api.escalation.evaluation reads what was queued), and this is an
             # operational emergency for whoever runs the service.
             _log.error("alert_has_no_recipients", alert_id=alert.id, patient_id=alert.patient_id)
         drafts += [_draft(alert, recipient, round_number) for recipient in users]

@@ -19,8 +19,9 @@ from api.alerts.schemas import AlertAcknowledge, AlertPublic, AlertResolve, Aler
 from api.audit import record_audit
 from api.deps import CurrentClinician, NowDep, RowIdFilter, RowIdPath, SessionDep
 from api.models import Alert, AlertStatus, CareTeamMember
+from api.pagination import Keyset
 from api.rules.types import Tier
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page
 
 router = APIRouter(prefix="/clinician/alerts", tags=["clinician"])
 
@@ -36,7 +37,7 @@ _ALERT_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def _after(position: dict[str, Any]) -> ColumnElement[bool]:
-    s, t, last = (cursor_value(position, key, int) for key in ("s", "t", "id"))
+    s, t, last = (position[key] for key in ("s", "t", "id"))
     return or_(
         _status_rank > s,
         and_(_status_rank == s, or_(_tier_rank > t, and_(_tier_rank == t, col(Alert.id) < last))),
@@ -55,12 +56,13 @@ def list_alerts(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[AlertPublic]:
     """Alerts of the caller's patients, most urgent first (unresolved, tier, newest)."""
+    keyset = Keyset(cursor, limit, s=int, t=int, id=int)
     query = (
         select(Alert, _status_rank, _tier_rank)
         .join(CareTeamMember, col(CareTeamMember.patient_id) == Alert.patient_id)
         .where(CareTeamMember.clinician_id == clinician.id)
         .order_by(_status_rank, _tier_rank, col(Alert.id).desc())
-        .limit(limit + 1)
+        .limit(keyset.fetch)
     )
     if status:
         query = query.where(col(Alert.status).in_([str(s) for s in status]))
@@ -68,15 +70,10 @@ def list_alerts(
         query = query.where(col(Alert.tier).in_([str(t) for t in tier]))
     if patient_id is not None:
         query = query.where(Alert.patient_id == patient_id)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(_after(position))
-    rows = session.exec(query).all()
-    next_cursor = None
-    if len(rows) > limit:
-        last, s, t = rows[limit - 1]
-        next_cursor = encode_cursor({"s": s, "t": t, "id": last.id})
-    alerts = [row[0] for row in rows[:limit]]
+    if keyset.after is not None:
+        query = query.where(_after(keyset.after))
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda row: {"s": row[1], "t": row[2], "id": row[0].id})
+    alerts = [row[0] for row in rows]
     by_patient: dict[int, list[int]] = {}
     for alert in alerts:
         assert alert.id is not None

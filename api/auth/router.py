@@ -7,11 +7,11 @@ from fastapi.responses import JSONResponse
 
 from api.audit import record_audit
 from api.auth import service
-from api.auth.schemas import LoginRequest, RefreshRequest, RegisterRequest, TokenPair
+from api.auth.schemas import LoginRequest, RefreshRequest, RegisteredPublic, RegisterRequest, TokenPair
+from api.care_team.service import care_team_status
 from api.deps import ClientIpDep, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import User
-from api.patients.care_team import RegisteredPublic, care_team_status
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
@@ -26,24 +26,7 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 )
 def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> RegisteredPublic:
     """A patient account; ``care_team`` says whether a physiotherapist follows them (only with an invite)."""
-    user, patient = service.register_patient(
-        session,
-        email=str(body.email),
-        password=body.password,
-        display_name=body.display_name,
-        invite_code=body.invite_code,
-        now=now,
-        settings=settings,
-    )
-    record_audit(
-        session,
-        at=now,
-        action="register",
-        resource="user",
-        actor=user,
-        patient_id=patient.id,
-        detail={"invited": body.invite_code is not None},
-    )
+    user, patient = service.register(session, body, now, settings)
     assert user.id is not None
     return RegisteredPublic(id=user.id, email=user.email, role=user.role, care_team=care_team_status(session, patient))
 

@@ -5,6 +5,7 @@ from typing import Annotated, Literal
 from pydantic import EmailStr, StringConstraints
 
 from api.auth.passwords import NewPassword
+from api.care_team.schemas import CareTeamPublic
 from api.schemas import Name, Public, StrictInput
 
 # Setting a password: the policy of api.auth.passwords (length, common passwords).
@@ -35,6 +36,12 @@ class UserPublic(Public):
     id: int
     email: str
     role: str
+
+
+class RegisteredPublic(UserPublic):
+    """``POST /auth/register``: the account, and whether a physiotherapist follows the patient."""
+
+    care_team: CareTeamPublic
 
 
 class TokenPair(Public):

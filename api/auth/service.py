@@ -13,6 +13,7 @@ from sqlmodel import Session, col, select
 from api.audit import record_audit
 from api.auth import throttle
 from api.auth.passwords import password_problem
+from api.auth.schemas import RegisterRequest
 from api.auth.throttle import normalise_email
 from api.config import Settings
 from api.errors import Problem, field_error
@@ -99,6 +100,29 @@ def register_patient(
         session.add(invite)
     session.flush()
     reschedule_patient(session, patient.id, now, settings.rules)
+    return user, patient
+
+
+def register(session: Session, body: RegisterRequest, now: datetime, settings: Settings) -> tuple[User, Patient]:
+    """The registration use case (API and demo replay): the account, then its audit row."""
+    user, patient = register_patient(
+        session,
+        email=str(body.email),
+        password=body.password,
+        display_name=body.display_name,
+        invite_code=body.invite_code,
+        now=now,
+        settings=settings,
+    )
+    record_audit(
+        session,
+        at=now,
+        action="register",
+        resource="user",
+        actor=user,
+        patient_id=patient.id,
+        detail={"invited": body.invite_code is not None},
+    )
     return user, patient
 
 

@@ -15,14 +15,13 @@ from api.clinicians.schemas import PatientSummary, TriageRow
 from api.clinicians.summary import patient_summary
 from api.clinicians.triage import triage_page
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
-from api.pain_logs.router import list_pain_logs
+from api.pain_logs.listing import pain_log_page
 from api.pain_logs.schemas import PainLogPublic
 from api.schemas import IsoDate, Limit, Page
-from api.sessions.router import list_sessions
+from api.sessions.listing import session_page
 from api.sessions.schemas import ExerciseSessionPublic
 
-# Included by api.clinicians.router under its "/clinician" prefix.
-router = APIRouter(prefix="/patients", tags=["clinician"])
+router = APIRouter(prefix="/clinician/patients", tags=["clinician"])
 
 Cursor = Annotated[str | None, Query(max_length=200)]
 
@@ -86,7 +85,7 @@ def list_patient_pain_logs(
     cursor: Cursor = None,
 ) -> Page[PainLogPublic]:
     """The patient's pain logs by local date, newest first (the same list the patient's app reads)."""
-    page = list_pain_logs(patient=patient, session=session, from_=from_, to=to, limit=limit, cursor=cursor)
+    page = pain_log_page(session, patient, from_, to, limit, cursor)
     record_audit(
         session,
         at=now,
@@ -109,7 +108,7 @@ def list_patient_sessions(
     cursor: Cursor = None,
 ) -> Page[ExerciseSessionPublic]:
     """The patient's exercise sessions, most recently performed first."""
-    page = list_sessions(patient=patient, session=session, limit=limit, cursor=cursor)
+    page = session_page(session, patient, limit, cursor)
     record_audit(
         session,
         at=now,

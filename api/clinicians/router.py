@@ -1,14 +1,17 @@
-"""Clinician endpoints: invites here; the patient list, summaries and exports from their modules."""
+"""Clinician endpoints: invites.
+
+The patient list and records (``api.clinicians.patients_router``) and the exports
+(``api.exports.router``) are included by ``api.main`` right after this router: no router
+includes or imports another, so the exports domain never depends on the clinicians one.
+"""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
 from api.clinicians.invites import new_invite, shown_code
-from api.clinicians.patients_router import router as patients_router
 from api.clinicians.schemas import InvitePublic
 from api.deps import CurrentClinician, NowDep, SessionDep, SettingsDep
-from api.exports.router import router as exports_router
 from api.idempotency import IdempotencyDep
 
 router = APIRouter(prefix="/clinician", tags=["clinician"])
@@ -23,7 +26,3 @@ def create_invite(
         return replay
     invite = new_invite(session, clinician, now, settings)
     return idempotency.complete(201, InvitePublic(code=shown_code(invite), expires_at=invite.expires_at))
-
-
-router.include_router(patients_router)
-router.include_router(exports_router)

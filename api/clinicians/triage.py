@@ -41,11 +41,11 @@ from api.alerts.sqldates import add_days, days_between
 from api.clinicians.schemas import OpenAlertCounts, PlanBrief, TriageRow
 from api.clinicians.words import NOT_IMPROVING_RULES
 from api.models import Alert, AlertStatus, CareTeamMember, PainLog, Patient, Plan, User
+from api.pagination import Keyset
 from api.plans.adherence import PlanDays, adherence_over, pause_decisions, paused_days, sessions_by_day
 from api.rules._num import exact
 from api.rules.settings import RuleSettings
 from api.rules.types import Classification, Tier
-from api.schemas import cursor_value, decode_cursor, encode_cursor
 
 _log = structlog.get_logger("api.clinicians.triage")
 
@@ -264,24 +264,21 @@ def triage_page(
     cursor: str | None,
 ) -> TriagePage:
     """One page of the caller's care team in triage order (keyset on the ordering tuple)."""
-    position = decode_cursor(cursor)
+    keyset = Keyset(cursor, limit, t=int, c=int, s=int, id=int)
     zones = _team_zones(session, clinician_id)
     if not zones:
         return TriagePage([], None)
     ranked = _ranked(clinician_id, zones, now, rules)
     key = (ranked.c.tier_rank, ranked.c.class_rank, ranked.c.silence_key, ranked.c.id)
-    query = sa.select(ranked).order_by(*key).limit(limit + 1)
-    if position is not None:
-        after = tuple(cursor_value(position, name, int) for name in ("t", "c", "s", "id"))
+    query = sa.select(ranked).order_by(*key).limit(keyset.fetch)
+    if keyset.after is not None:
+        after = tuple(keyset.after[name] for name in ("t", "c", "s", "id"))
         query = query.where(sa.tuple_(*key) > sa.tuple_(*(literal(v) for v in after)))
-    rows = session.execute(query).mappings().all()
-    next_cursor = None
-    if len(rows) > limit:
-        edge = rows[limit - 1]
-        next_cursor = encode_cursor(
-            {"t": edge["tier_rank"], "c": edge["class_rank"], "s": edge["silence_key"], "id": edge["id"]}
-        )
-    return TriagePage(_rows(session, rows[:limit], rules), next_cursor)
+    rows, next_cursor = keyset.page(
+        session.execute(query).mappings().all(),
+        lambda edge: {"t": edge["tier_rank"], "c": edge["class_rank"], "s": edge["silence_key"], "id": edge["id"]},
+    )
+    return TriagePage(_rows(session, rows, rules), next_cursor)
 
 
 def _rows(session: Session, rows: Sequence[sa.RowMapping], rules: RuleSettings) -> list[TriageRow]:

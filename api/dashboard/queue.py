@@ -1,6 +1,6 @@
 """The admins' dashboard page: the unassigned-patients queue and the assign form.
 
-The same services as the API (``api.alerts.unassigned``, ``api.patients.care_team``),
+The same services as the API (``api.care_team.unassigned``, ``api.care_team.service``),
 audited the same way. Admins see each patient's unresolved alerts (rule and tier, not
 the evidence) and hand the patient to an active clinician of the patient's clinic, or
 of any clinic when the patient has none.
@@ -14,14 +14,14 @@ from fastapi import APIRouter, Form, Query
 from fastapi.responses import RedirectResponse, Response
 from sqlmodel import select
 
-from api.alerts.unassigned import active_clinicians_by_clinic, unassigned_page
 from api.audit import record_audit_for_patients
-from api.dashboard.auth_routes import AdminLogin, CheckedAdminLogin, PageNotFound
+from api.care_team.service import assign_clinician
+from api.care_team.unassigned import active_clinicians_by_clinic, unassigned_page
+from api.dashboard.access import AdminLogin, CheckedAdminLogin, PageNotFound
 from api.dashboard.pages import render
 from api.deps import NowDep, RowIdPath, SessionDep
 from api.errors import Problem
 from api.models import Clinic, Patient
-from api.patients.care_team import assign_clinician
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 

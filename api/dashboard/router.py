@@ -20,7 +20,7 @@ from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
 from api.dashboard import auth_routes, queue
-from api.dashboard.auth_routes import (
+from api.dashboard.access import (
     ADMIN_HOME,
     LOGIN,
     AdminElsewhere,
@@ -37,10 +37,10 @@ from api.dashboard.sessions import COOKIE, clear_cookie
 from api.dashboard.views import patient_page
 from api.deps import NowDep, RowIdPath, SessionDep, SettingsDep
 from api.errors import Problem
-from api.exports.router import download
+from api.exports.download import download
 from api.exports.service import export_csv, export_fhir
 from api.models import Alert, Invite, Patient
-from api.plans.clinician_router import override_plan
+from api.plans.overrides import override_plan
 from api.plans.schemas import PlanOverride
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
@@ -224,7 +224,7 @@ def change_plan(
         problem = Problem(422, detail=f"Please check: {names}. A reason is always required.")
         return _refused(problem, login, patient, session, settings, now)
     try:
-        override_plan(body=body, patient=patient, clinician=login.user, session=session, settings=settings, now=now)
+        override_plan(session, login.user, patient, body, now, settings)
     except Problem as problem:
         return _refused(problem, login, patient, session, settings, now)
     return RedirectResponse(f"/dashboard/patients/{patient.id}?done=plan#plan", status_code=303)

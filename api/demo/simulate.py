@@ -24,8 +24,8 @@ from sqlalchemy import Engine
 from sqlmodel import Session, select
 
 from api.alerts.lifecycle import acknowledge_alert, resolve_alert
-from api.auth.router import register
 from api.auth.schemas import RegisterRequest
+from api.auth.service import register
 from api.clinicians.invites import new_invite
 from api.config import Settings
 from api.db import session_scope
@@ -33,14 +33,14 @@ from api.demo.stories import Act, Day, Story
 from api.jobs import JobContext, run_job
 from api.models import Alert, AlertStatus, Patient, Plan, User
 from api.pain_logs.sync import SyncRequest, run_sync
-from api.patients.router import update_me
+from api.patients.profile import update_profile
 from api.patients.schemas import MeUpdate
-from api.plans.clinician_router import override_plan
+from api.plans.overrides import override_plan
 from api.plans.schemas import PlanOverride
 from api.rules.progression import planned_weekdays
 from api.rules.types import Symptom
-from api.screenings.router import create_screening
 from api.screenings.schemas import ScreeningCreate
+from api.screenings.service import record_screening
 
 SWEEP_AT = time(11, 17)
 _SCREENING = TypeAdapter[Any](ScreeningCreate)
@@ -134,12 +134,9 @@ class Simulation:
         )
         # Cheap hashing for the throwaway password; the shared real hash replaces it below.
         cheap = self.settings.model_copy(update={"argon2_time_cost": 1, "argon2_memory_cost": 64})
-        public = register(body, session, cheap, at)
-        user = session.get(User, public.id)
-        assert user is not None
+        user, patient = register(session, body, at, cheap)
         # One real argon2 hash for every demo patient (they share the demo password).
         user.password_hash = self.patient_password_hash
-        patient = session.exec(select(Patient).where(Patient.user_id == user.id)).one()
         assert patient.id is not None
         self.patients[story.key] = patient.id
         episode = (at - timedelta(days=10)).astimezone(ZoneInfo(story.timezone)).date()
@@ -152,7 +149,7 @@ class Simulation:
                 "episode_started_on": episode.isoformat(),
             }
         )
-        update_me(profile, user, session, self.settings, at)
+        update_profile(session, user, patient, profile, at, self.settings.rules)
         red_flags = {s.value: s.value in story.red_flags for s in Symptom}
         odi = {f"s{i}": 1 + (i + len(story.key)) % 3 for i in range(1, 11)}
         for raw in (
@@ -160,7 +157,7 @@ class Simulation:
             {"instrument": "red_flags", "answers": red_flags},
             {"instrument": "odi", "answers": odi},
         ):
-            create_screening(_SCREENING.validate_python(raw), user, patient, session, self.settings, at)
+            record_screening(session, user, patient, _SCREENING.validate_python(raw), at, self.settings.rules)
 
     def evening(self, session: Session, story: Story, index: int, day: Day) -> None:
         at = self.at(story, index, time(20))
@@ -204,7 +201,7 @@ class Simulation:
                 resolve_alert(session, staff, alert.id, act.note, at)
             return
         change = PlanOverride(action=act.kind, reason=act.note, level=act.level)
-        override_plan(change, patient, staff, session, self.settings, at)
+        override_plan(session, staff, patient, change, at, self.settings)
 
 
 def _planned(plan: Plan | None, on: date) -> bool:

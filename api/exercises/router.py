@@ -21,7 +21,8 @@ from api.exercises.schemas import (
     PlanTemplatePublic,
     PrescribedPublic,
 )
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.pagination import Keyset
+from api.schemas import Limit, Page
 from exercise_library import Exercise, PlanTemplate, get_library
 
 router = APIRouter(tags=["library"])
@@ -33,12 +34,10 @@ Cursor = Annotated[str | None, Query(max_length=200)]
 
 def _page(items: Sequence[tuple[str, T]], limit: int, cursor: str | None) -> Page[T]:
     """A page of ``(id, item)`` pairs sorted by id, after the cursor's id."""
-    position = decode_cursor(cursor)
-    if position is not None:
-        after = cursor_value(position, "id", str)
-        items = [pair for pair in items if pair[0] > after]
-    chosen = items[:limit]
-    next_cursor = encode_cursor({"id": chosen[-1][0]}) if len(items) > limit else None
+    keyset = Keyset(cursor, limit, id=str)
+    if keyset.after is not None:
+        items = [pair for pair in items if pair[0] > keyset.after["id"]]
+    chosen, next_cursor = keyset.page(items, lambda pair: {"id": pair[0]})
     return Page[T](items=[item for _, item in chosen], next_cursor=next_cursor)
 
 

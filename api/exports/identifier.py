@@ -20,7 +20,7 @@ from api.errors import Problem
 from api.models import PatientIdentifier, User
 from api.schemas import Public, StrictInput
 
-# Included by api.exports.router, under its "/patients/{patient_id}" prefix.
+# Included by api.exports.router, under its "/clinician/patients/{patient_id}" prefix.
 router = APIRouter()
 
 # An absolute http(s) URI or an OID URN: what FHIR's Identifier.system takes in practice.

@@ -10,20 +10,12 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
+from api.exports.download import download
 from api.exports.identifier import router as identifier_router
-from api.exports.service import FHIR_JSON, Export, export_csv, export_fhir
+from api.exports.service import FHIR_JSON, export_csv, export_fhir
 
-# Included by api.clinicians.router under its "/clinician" prefix.
-router = APIRouter(prefix="/patients/{patient_id}", tags=["clinician"])
+router = APIRouter(prefix="/clinician/patients/{patient_id}", tags=["clinician"])
 router.include_router(identifier_router)
-
-
-def download(export: Export) -> Response:
-    return Response(
-        export.body,
-        media_type=export.media_type,
-        headers={"Content-Disposition": f'attachment; filename="{export.filename}"', "Cache-Control": "no-store"},
-    )
 
 
 def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:

@@ -16,7 +16,8 @@ from api.errors import not_found
 from api.models import Delivery, DeliveryStatus, Device, DevicePlatform, Notification, Patient, User
 from api.notifications.devices import register_device, retire_device
 from api.notifications.schemas import DeviceCreate, DevicePublic, NotificationPublic
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.pagination import Keyset
+from api.schemas import Limit, Page
 
 router = APIRouter(tags=["notifications"])
 
@@ -35,32 +36,25 @@ def list_notifications(
     unread: Annotated[bool, Query(description="only notifications not yet read")] = False,
 ) -> Page[NotificationPublic]:
     """The caller's in-app feed, newest first."""
+    keyset = Keyset(cursor, limit, at=datetime, id=int)
     query = (
         select(Notification)
         .where(Notification.user_id == user.id)
         .order_by(col(Notification.created_at).desc(), col(Notification.id).desc())
-        .limit(limit + 1)
+        .limit(keyset.fetch)
     )
     if unread:
         query = query.where(col(Notification.read_at).is_(None))
-    position = decode_cursor(cursor)
-    if position is not None:
-        at: datetime = cursor_value(position, "at", datetime)
-        last_id: int = cursor_value(position, "id", int)
+    if keyset.after is not None:
+        at, last_id = keyset.after["at"], keyset.after["id"]
         query = query.where(
             or_(
                 col(Notification.created_at) < at,
                 and_(col(Notification.created_at) == at, col(Notification.id) < last_id),
             )
         )
-    rows = list(session.exec(query).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"at": last.created_at.isoformat(), "id": last.id})
-    return Page[NotificationPublic](
-        items=[NotificationPublic.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
-    )
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"at": r.created_at.isoformat(), "id": r.id})
+    return Page[NotificationPublic](items=[NotificationPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.post("/me/notifications/{notification_id}/read", response_model=NotificationPublic)

@@ -16,7 +16,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from api.alerts.evaluation import evaluate_pain_logs, triage_of_logs
+from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
 from api.models import PainLog, Patient
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check

@@ -1,29 +1,25 @@
 from __future__ import annotations
 
-from datetime import date, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
-from sqlmodel import col, select
 
+from api.activity import record_log_dates
 from api.audit import record_audit
 from api.clock import local_today
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
-from api.errors import Problem, field_error
+from api.errors import Problem
 from api.inputs import checked_per_item
-from api.models import PainLog
 from api.pain_logs.evaluation import FlarePublic, current_plan, evaluate_written_logs, replay_triage
+from api.pain_logs.listing import pain_log_page
 from api.pain_logs.schemas import PainLogPublic, PainLogWrite, TriagePublic
 from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
 from api.pain_logs.sync import SyncRequest, SyncResponse, run_sync
-from api.patients.activity import record_log_dates
 from api.plans.schemas import PlanPublic
-from api.schemas import IsoDate, Limit, Page, Public, cursor_value, decode_cursor, encode_cursor
+from api.schemas import IsoDate, Limit, Page, Public
 
 router = APIRouter(tags=["pain logs"])
-
-MAX_RANGE_DAYS = 366
 
 
 def _problems(*codes: int) -> dict[int | str, dict[str, Any]]:
@@ -113,24 +109,7 @@ def list_pain_logs(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[PainLogPublic]:
     """The patient's logs by local date, newest first, within ``from``..``to`` (at most 366 days)."""
-    if from_ is not None and to is not None:
-        if from_ > to:
-            raise field_error(["query", "from"], "must not be after `to`")
-        if (to - from_) >= timedelta(days=MAX_RANGE_DAYS):
-            raise field_error(["query", "from"], f"the range may span at most {MAX_RANGE_DAYS} days")
-    query = (
-        select(PainLog).where(PainLog.patient_id == patient.id).order_by(col(PainLog.log_date).desc()).limit(limit + 1)
-    )
-    if from_ is not None:
-        query = query.where(col(PainLog.log_date) >= from_)
-    if to is not None:
-        query = query.where(col(PainLog.log_date) <= to)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(col(PainLog.log_date) < cursor_value(position, "on", date))
-    rows = list(session.exec(query).all())
-    next_cursor = encode_cursor({"on": rows[limit - 1].log_date.isoformat()}) if len(rows) > limit else None
-    return Page[PainLogPublic](items=[PainLogPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor)
+    return pain_log_page(session, patient, from_, to, limit, cursor)
 
 
 @router.post("/me/sync", response_model=SyncResponse, responses=_problems(413, 422))

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Field, PlainValidator, ValidationError
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlmodel import Session
 
+from api.activity import record_log_dates, touch_activity
 from api.audit import record_audit
 from api.clock import local_today
 from api.errors import Problem
@@ -36,7 +37,6 @@ from api.models import PainLog, Patient, User
 from api.pain_logs.evaluation import evaluate_written_logs, replay_triage, strongest
 from api.pain_logs.schemas import PainLogPublic, PainLogSyncItem, TriagePublic, WriteStatus
 from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
-from api.patients.activity import record_log_dates, touch_activity
 from api.rules.settings import RuleSettings
 from api.schemas import Public, StrictInput
 from api.sessions.schemas import ExerciseSessionCreate

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session
 
+from api.audit import record_audit
 from api.errors import Problem
 from api.models import Patient, User
 from api.patients.schemas import PATIENT_FIELDS, MeUpdate
@@ -47,7 +48,7 @@ def _errors(body: MeUpdate, patient: Patient | None, now: datetime) -> list[dict
 def update_profile(
     session: Session, user: User, patient: Patient | None, body: MeUpdate, now: datetime, rules: RuleSettings
 ) -> list[str]:
-    """Apply the given fields; returns the names of the fields that changed (422 on bad input)."""
+    """Apply the given fields, audited; returns the names of the fields that changed (422 on bad input)."""
     errors = _errors(body, patient, now)
     if errors:
         fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
@@ -73,4 +74,14 @@ def update_profile(
         assert patient.id is not None
         # Reminder instants are local times: a new zone moves every one of them.
         reschedule_patient(session, patient.id, now, rules)
+    if changed:
+        record_audit(
+            session,
+            at=now,
+            action="update",
+            resource="profile",
+            actor=user,
+            patient_id=patient.id if patient else None,
+            detail={"fields": changed},
+        )
     return changed

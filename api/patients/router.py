@@ -7,10 +7,10 @@ from sqlmodel import Session, select
 
 from api.audit import record_audit
 from api.auth import throttle
+from api.care_team.service import care_team_status
 from api.deps import ClientIpDep, CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep, WallNowDep
 from api.errors import Problem, problem_response
 from api.models import Patient, Role, User
-from api.patients.care_team import care_team_status
 from api.patients.erasure import erase_patient
 from api.patients.export import ExportPublic, build_export
 from api.patients.profile import update_profile
@@ -53,17 +53,7 @@ def update_me(body: MeUpdate, user: CurrentUser, session: SessionDep, settings: 
     accounts may change ``display_name`` only.
     """
     patient = _patient_of(session, user)
-    changed = update_profile(session, user, patient, body, now, settings.rules)
-    if changed:
-        record_audit(
-            session,
-            at=now,
-            action="update",
-            resource="profile",
-            actor=user,
-            patient_id=patient.id if patient else None,
-            detail={"fields": changed},
-        )
+    update_profile(session, user, patient, body, now, settings.rules)
     return _me(session, user, patient)
 
 

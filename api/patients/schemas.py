@@ -5,6 +5,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
+from api.care_team.schemas import CareTeamPublic
 from api.rules.types import Classification
 from api.schemas import IsoDate, Name, Public, StrictBool, StrictInput, TimeZoneName
 
@@ -21,19 +22,6 @@ class PatientProfilePublic(Public):
     osteoporosis_or_steroids: bool
     risk_group: str | None
     clinic_id: int | None
-
-
-class CareTeamClinician(Public):
-    id: int
-    display_name: str
-
-
-class CareTeamPublic(Public):
-    """Whether a physiotherapist follows the patient in Backstep, in a sentence the app can show."""
-
-    followed_by_clinician: bool = Field(description="false: no active clinician follows the patient yet")
-    clinicians: list[CareTeamClinician]
-    message: str = Field(description="plain words for the patient, true when read")
 
 
 class PatientMePublic(PatientProfilePublic):

@@ -11,10 +11,11 @@ from api.clock import local_today
 from api.errors import Problem, field_error
 from api.exercises.schemas import PrescribedPublic
 from api.models import ExerciseSession, Patient, Plan, PlanDecision, PlanStatus
+from api.pagination import Keyset
 from api.plans.schemas import DecisionSummary, PlanDecisionPublic, PlanPublic, PlanTodayPublic
 from api.plans.service import plan_for
 from api.rules.progression import planned_weekdays
-from api.schemas import Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Page
 from exercise_library import Prescribed, get_library
 
 # While paused (an emergency or urgent red flag awaits a clinician) nothing that loads
@@ -137,27 +138,20 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
 
 def history_page(session: Session, patient_id: int, limit: int, cursor: str | None) -> Page[PlanDecisionPublic]:
     """Every decision on the patient's plan, newest first."""
+    keyset = Keyset(cursor, limit, at=datetime, id=int)
     query = (
         select(PlanDecision)
         .where(PlanDecision.patient_id == patient_id)
         .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
-        .limit(limit + 1)
+        .limit(keyset.fetch)
     )
-    position = decode_cursor(cursor)
-    if position is not None:
-        at: datetime = cursor_value(position, "at", datetime)
-        last_id = cursor_value(position, "id", int)
+    if keyset.after is not None:
+        at, last_id = keyset.after["at"], keyset.after["id"]
         if at.tzinfo is None:
             raise field_error(["query", "cursor"], "invalid cursor")
         query = query.where(
             (col(PlanDecision.decided_at) < at)
             | ((col(PlanDecision.decided_at) == at) & (col(PlanDecision.id) < last_id))
         )
-    rows = list(session.exec(query).all())
-    next_cursor = None
-    if len(rows) > limit:
-        edge = rows[limit - 1]
-        next_cursor = encode_cursor({"at": edge.decided_at.isoformat(), "id": edge.id})
-    return Page[PlanDecisionPublic](
-        items=[PlanDecisionPublic.model_validate(r) for r in rows[:limit]], next_cursor=next_cursor
-    )
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"at": r.decided_at.isoformat(), "id": r.id})
+    return Page[PlanDecisionPublic](items=[PlanDecisionPublic.model_validate(r) for r in rows], next_cursor=next_cursor)

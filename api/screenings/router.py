@@ -5,22 +5,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, status
 from sqlmodel import col, select
 
-from api.audit import record_audit
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
 from api.models import Screening
-from api.patients.activity import touch_activity
+from api.pagination import Keyset
 from api.rules.advice import RED_FLAG_QUESTIONS
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Limit, Page
 from api.screenings import service
 from api.screenings.schemas import (
     InstrumentItemPublic,
     InstrumentPublic,
-    OdiCreate,
-    RedFlagsCreate,
     ScreeningCreate,
     ScreeningPublic,
     ScreeningResultPublic,
-    StartBackCreate,
 )
 from exercise_library import get_library
 
@@ -45,26 +41,7 @@ def create_screening(
     STarT Back assigns the plan for the risk group and raises the medium/high routine
     alert; a red-flag screening answers with the triage tier and advice at once.
     """
-    # The patient row first: every capture write locks it before alerts and the plan.
-    touch_activity(session, patient, now)
-    result: Any
-    if isinstance(body, StartBackCreate):
-        result = service.record_start_back(session, patient, body.answers, now, settings.rules)
-    elif isinstance(body, RedFlagsCreate):
-        result = service.record_red_flags(session, patient, body.answers, now, settings.rules)
-    else:
-        assert isinstance(body, OdiCreate)
-        result = service.record_odi(session, patient, body.answers, now, settings.rules)
-    record_audit(
-        session,
-        at=now,
-        action="create",
-        resource=f"screening/{result.id}",
-        actor=user,
-        patient_id=patient.id,
-        detail={"instrument": body.instrument},
-    )
-    return result
+    return service.record_screening(session, user, patient, body, now, settings.rules)
 
 
 @router.get("/me/screenings", response_model=Page[ScreeningPublic])
@@ -76,17 +53,19 @@ def list_screenings(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ScreeningPublic]:
     """The patient's screenings, newest first (optionally of one instrument)."""
+    keyset = Keyset(cursor, limit, id=int)
     query = (
-        select(Screening).where(Screening.patient_id == patient.id).order_by(col(Screening.id).desc()).limit(limit + 1)
+        select(Screening)
+        .where(Screening.patient_id == patient.id)
+        .order_by(col(Screening.id).desc())
+        .limit(keyset.fetch)
     )
     if instrument is not None:
         query = query.where(Screening.instrument == instrument)
-    position = decode_cursor(cursor)
-    if position is not None:
-        query = query.where(col(Screening.id) < cursor_value(position, "id", int))
-    rows = list(session.exec(query).all())
-    next_cursor = encode_cursor({"id": rows[limit - 1].id}) if len(rows) > limit else None
-    return Page[ScreeningPublic](items=[ScreeningPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor)
+    if keyset.after is not None:
+        query = query.where(col(Screening.id) < keyset.after["id"])
+    rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"id": r.id})
+    return Page[ScreeningPublic](items=[ScreeningPublic.of(r) for r in rows], next_cursor=next_cursor)
 
 
 @router.get("/screening-instruments", response_model=list[InstrumentPublic])

@@ -12,18 +12,24 @@ from datetime import datetime
 
 from sqlmodel import Session
 
-from api.alerts.evaluation import evaluate_red_flag_screening, raise_start_back_alerts
-from api.models import Instrument, Patient, Screening
+from api.activity import touch_activity
+from api.audit import record_audit
+from api.escalation.evaluation import evaluate_red_flag_screening, raise_start_back_alerts
+from api.models import Instrument, Patient, Screening, User
 from api.plans.assign import assign_plan_for_risk_group
 from api.rules.screenings import display_percent, score_odi, score_start_back
 from api.rules.settings import RuleSettings
 from api.rules.version import RULESET_VERSION
 from api.screenings.schemas import (
     OdiAnswers,
+    OdiCreate,
     OdiResultPublic,
     RedFlagAnswers,
+    RedFlagsCreate,
     RedFlagsResultPublic,
+    ScreeningCreate,
     StartBackAnswers,
+    StartBackCreate,
     StartBackResultPublic,
 )
 
@@ -124,3 +130,29 @@ def record_odi(
         missing_sections=list(result.missing_sections),
         created_at=now,
     )
+
+
+def record_screening(
+    session: Session, user: User, patient: Patient, body: ScreeningCreate, now: datetime, rules: RuleSettings
+) -> StartBackResultPublic | RedFlagsResultPublic | OdiResultPublic:
+    """The screening use case (API and demo replay): score, act on the result, audit."""
+    # The patient row first: every capture write locks it before alerts and the plan.
+    touch_activity(session, patient, now)
+    result: StartBackResultPublic | RedFlagsResultPublic | OdiResultPublic
+    if isinstance(body, StartBackCreate):
+        result = record_start_back(session, patient, body.answers, now, rules)
+    elif isinstance(body, RedFlagsCreate):
+        result = record_red_flags(session, patient, body.answers, now, rules)
+    else:
+        assert isinstance(body, OdiCreate)
+        result = record_odi(session, patient, body.answers, now, rules)
+    record_audit(
+        session,
+        at=now,
+        action="create",
+        resource=f"screening/{result.id}",
+        actor=user,
+        patient_id=patient.id,
+        detail={"instrument": body.instrument},
+    )
+    return result

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response, status
-from sqlmodel import col, select
 
+from api.activity import touch_activity
 from api.audit import record_audit
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep
-from api.errors import field_error, not_found
-from api.models import ExerciseSession
-from api.patients.activity import touch_activity
-from api.schemas import Limit, Page, cursor_value, decode_cursor, encode_cursor
+from api.errors import not_found
+from api.schemas import Limit, Page
+from api.sessions.listing import session_page
 from api.sessions.schemas import ExerciseSessionCreate, ExerciseSessionPublic, ExerciseSessionUpdate
 from api.sessions.service import check_session, own_session, record_session
 
@@ -68,28 +66,7 @@ def list_sessions(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Page[ExerciseSessionPublic]:
     """The patient's sessions, most recently performed first."""
-    query = (
-        select(ExerciseSession)
-        .where(ExerciseSession.patient_id == patient.id)
-        .order_by(col(ExerciseSession.performed_at).desc(), col(ExerciseSession.id).desc())
-        .limit(limit + 1)
-    )
-    position = decode_cursor(cursor)
-    if position is not None:
-        at = cursor_value(position, "at", datetime)
-        last_id = _cursor_uuid(cursor_value(position, "id", str))
-        query = query.where(
-            (col(ExerciseSession.performed_at) < at)
-            | ((col(ExerciseSession.performed_at) == at) & (col(ExerciseSession.id) < last_id))
-        )
-    rows = list(session.exec(query).all())
-    next_cursor = None
-    if len(rows) > limit:
-        last = rows[limit - 1]
-        next_cursor = encode_cursor({"at": last.performed_at.isoformat(), "id": str(last.id)})
-    return Page[ExerciseSessionPublic](
-        items=[ExerciseSessionPublic.of(r) for r in rows[:limit]], next_cursor=next_cursor
-    )
+    return session_page(session, patient, limit, cursor)
 
 
 @router.get("/{session_id}", response_model=ExerciseSessionPublic, responses=_problems(404, 422))
@@ -122,10 +99,3 @@ def update_session(
             session, at=now, action="update", resource=f"exercise_session/{row.id}", actor=user, patient_id=patient.id
         )
     return ExerciseSessionPublic.of(row)
-
-
-def _cursor_uuid(value: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise field_error(["query", "cursor"], "invalid cursor") from None

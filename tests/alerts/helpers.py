@@ -12,8 +12,8 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 from sqlmodel import Session, col, func, select
 
-from api.alerts.evaluation import EscalationOutcome, evaluate_pain_logs, evaluate_red_flag_screening
 from api.alerts.sweep import sweep_escalations
+from api.escalation.evaluation import EscalationOutcome, evaluate_pain_logs, evaluate_red_flag_screening
 from api.models import (
     Alert,
     Instrument,

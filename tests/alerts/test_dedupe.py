@@ -9,10 +9,10 @@ from datetime import datetime
 from fastapi import FastAPI
 from sqlmodel import Session, select
 
-from api.alerts.evaluation import evaluate_pain_logs
 from api.alerts.lifecycle import acknowledge_alert, resolve_alert
 from api.alerts.service import raise_alert
 from api.db import session_scope
+from api.escalation.evaluation import evaluate_pain_logs
 from api.models import Alert, AlertStatus, AuditEvent, NotificationKind, PainLog, Patient, User
 from api.rules.settings import DEFAULT_RULES
 from api.rules.types import AlertSpec, RuleCode, Symptom, Tier

@@ -7,7 +7,7 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session, delete
 
-from api.alerts.evaluation import raise_start_back_alerts
+from api.escalation.evaluation import raise_start_back_alerts
 from api.jobs import JobContext, run_job
 from api.models import Alert, Notification, NotificationKind, Plan, SweepZone
 from api.rules.screenings import score_start_back

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.alerts.evaluation import evaluate_pain_logs
+from api.escalation.evaluation import evaluate_pain_logs
 from api.models import Alert, AuditEvent, ExerciseSession, PainLog, Patient
 from tests.capture.helpers import ME, START, day, log_body, rows, session_body
 from tests.factories import assert_field_refused, make_patient, patient_auth

@@ -7,13 +7,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response, status
 from pydantic import Field
 
-from api.alerts.unassigned import UnassignedPatientPublic, unassigned_page
 from api.audit import record_audit_for_patients
+from api.care_team.schemas import CareTeamPublic
+from api.care_team.service import assign_clinician
+from api.care_team.unassigned import UnassignedPatientPublic, unassigned_page
 from api.deps import CurrentAdmin, NowDep, RowIdPath, SessionDep
 from api.errors import not_found
 from api.models import Patient
-from api.patients.care_team import assign_clinician
-from api.patients.schemas import CareTeamPublic
 from api.schemas import Limit, Page, Public, RowIdInput, StrictInput
 
 router = APIRouter(prefix="/admin", tags=["admin"])

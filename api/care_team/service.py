@@ -3,7 +3,7 @@
 A patient is *followed* when an active clinician is in their care team. A patient who
 registered without an invite code (no clinic, no care team), or whose physiotherapist's
 account was deactivated, is not: their alerts go to the unassigned-patients queue
-(``api.alerts.unassigned``), which the admins own, until an admin assigns a clinician.
+(``api.care_team.unassigned``), which the admins own, until an admin assigns a clinician.
 """
 
 from __future__ import annotations
@@ -15,10 +15,9 @@ from sqlmodel import Session, col, select
 
 from api.alerts.notify import NOTIFIED_TIERS, notify_alerts
 from api.audit import record_audit
-from api.auth.schemas import UserPublic
+from api.care_team.schemas import CareTeamClinician, CareTeamPublic
 from api.errors import field_error
 from api.models import Alert, AlertStatus, CareTeamMember, ClinicMember, Patient, Role, User
-from api.patients.schemas import CareTeamClinician, CareTeamPublic
 
 
 def active_clinicians(session: Session, patient_id: int) -> list[User]:
@@ -62,12 +61,6 @@ def care_team_status(session: Session, patient: Patient) -> CareTeamPublic:
         "Your exercise plan and safety advice work as usual. " + told
     )
     return CareTeamPublic(followed_by_clinician=False, clinicians=[], message=message)
-
-
-class RegisteredPublic(UserPublic):
-    """``POST /auth/register``: the account, and whether a physiotherapist follows the patient."""
-
-    care_team: CareTeamPublic
 
 
 @dataclass(frozen=True, slots=True)

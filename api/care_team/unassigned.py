@@ -5,7 +5,7 @@ whose physiotherapist's account was deactivated has a clinic but nobody to act. 
 alerts still have to reach a person: every active admin is told (``api.alerts.notify``)
 and re-notified like any urgent alert, and sees them here, on the API
 (``/api/v1/admin/unassigned-patients``) and the dashboard (``/dashboard/unassigned``),
-until they assign a clinician (``api.patients.care_team.assign_clinician``).
+until they assign a clinician (``api.care_team.service.assign_clinician``).
 
 Admins are the owners because such a patient may belong to no clinic at all: no
 clinic's clinicians could own them, and admins are the accounts that create clinics
@@ -23,8 +23,9 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, select
 
 from api.models import Alert, AlertStatus, CareTeamMember, ClinicMember, Patient, Role, User
+from api.pagination import Keyset
 from api.rules.types import RuleCode, Tier
-from api.schemas import Public, cursor_value, decode_cursor, encode_cursor
+from api.schemas import Public
 
 _RANK = {Tier.EMERGENCY: 4, Tier.URGENT_SAME_DAY: 3, Tier.URGENT_DAYS: 2, Tier.ROUTINE: 1}
 _TIER_OF_RANK = {rank: tier for tier, rank in _RANK.items()} | {0: Tier.NONE}
@@ -83,19 +84,18 @@ def _priority() -> ColumnElement[int]:
 def unassigned_page(session: Session, *, limit: int, cursor: str | None) -> QueuePage:
     """One page of the queue: highest unresolved tier first (none last), then the oldest patient."""
     priority = _priority()
+    keyset = Keyset(cursor, limit, rank=int, id=int)
     query = (
         select(Patient, User.display_name, priority.label("rank"))
         .join(User, col(User.id) == Patient.user_id)
         .where(unassigned_condition())
         .order_by(priority.desc(), col(Patient.id))
-        .limit(limit + 1)
+        .limit(keyset.fetch)
     )
-    position = decode_cursor(cursor)
-    if position is not None:
-        rank, after = cursor_value(position, "rank", int), cursor_value(position, "id", int)
+    if keyset.after is not None:
+        rank, after = keyset.after["rank"], keyset.after["id"]
         query = query.where(or_(priority < rank, and_(priority == rank, col(Patient.id) > after)))
-    found = list(session.exec(query).all())
-    page = found[:limit]
+    page, next_cursor = keyset.page(session.exec(query).all(), lambda row: {"rank": int(row[2]), "id": row[0].id})
     ids = [p.id for p, _, _ in page if p.id is not None]
     alerts: dict[int, list[Alert]] = {i: [] for i in ids}
     if ids:
@@ -120,10 +120,6 @@ def unassigned_page(session: Session, *, limit: int, cursor: str | None) -> Queu
                 alerts=[QueuedAlertPublic.model_validate(a) for a in queued],
             )
         )
-    next_cursor = None
-    if len(found) > limit:
-        last, _, last_rank = page[-1]
-        next_cursor = encode_cursor({"rank": int(last_rank), "id": last.id})
     return QueuePage(rows=rows, next_cursor=next_cursor)
 
 
