@@ -25,6 +25,7 @@ from api.dashboard.router import install_dashboard
 from api.db import DEFERRED_BEGIN, make_engine, make_probe_engine
 from api.errors import Problem, install_error_handlers, problem_response
 from api.exercises.router import router as exercises_router
+from api.exports.identifier import router as identifier_router
 from api.exports.router import router as exports_router
 from api.inputs import check_request_input
 from api.jobs import JobContext
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         clinicians_router,
         clinician_patients_router,
         exports_router,
+        identifier_router,
         admin_router,
         dead_letters_router,
         unassigned_router,

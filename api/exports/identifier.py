@@ -20,8 +20,7 @@ from api.errors import Problem
 from api.models import PatientIdentifier, User
 from api.schemas import Public, StrictInput
 
-# Included by api.exports.router, under its "/clinician/patients/{patient_id}" prefix.
-router = APIRouter()
+router = APIRouter(prefix="/clinician/patients/{patient_id}", tags=["clinician"])
 
 # An absolute http(s) URI or an OID URN: what FHIR's Identifier.system takes in practice.
 _SYSTEM = r"^(https?://[A-Za-z0-9.-]+(:\d+)?(/[A-Za-z0-9._~%!$&'()*+,;=:@/-]*)?|urn:oid:[0-2](\.(0|[1-9][0-9]*))+)$"

@@ -11,11 +11,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
 from api.exports.download import download
-from api.exports.identifier import router as identifier_router
 from api.exports.service import FHIR_JSON, export_csv, export_fhir
 
 router = APIRouter(prefix="/clinician/patients/{patient_id}", tags=["clinician"])
-router.include_router(identifier_router)
 
 
 def _content(media_type: str, schema: dict[str, Any], description: str) -> dict[int | str, dict[str, Any]]:
