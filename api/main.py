@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api.admin.dead_letters import router as dead_letters_router
 from api.admin.router import router as admin_router
 from api.alerts.router import router as alerts_router
+from api.auth.mfa_router import router as mfa_router
 from api.auth.router import router as auth_router
 from api.clinicians.router import router as clinicians_router
 from api.clock import Clock
@@ -107,6 +108,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth_router,
+        mfa_router,
         patients_router,
         clinicians_router,
         admin_router,

@@ -14,9 +14,11 @@ from api.models.accounts import (
     Invite,
     LoginThrottle,
     Patient,
+    RecoveryCode,
     RefreshToken,
     Role,
     User,
+    UserTotp,
 )
 from api.models.base import NAMING_CONVENTION, JSONType, UTCDateTime, metadata
 from api.models.clinical import (
@@ -72,6 +74,7 @@ __all__ = [
     "Plan",
     "PlanDecision",
     "PlanStatus",
+    "RecoveryCode",
     "RefreshToken",
     "ReminderPreference",
     "ReminderSchedule",
@@ -81,5 +84,6 @@ __all__ = [
     "TestClock",
     "UTCDateTime",
     "User",
+    "UserTotp",
     "metadata",
 ]
