@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import pyotp
@@ -34,7 +34,7 @@ class Enrolled:
 def wrong_code(secret: str, at: datetime) -> str:
     """Six digits that are no code of ``secret`` near ``at`` (so never right by chance)."""
     totp = pyotp.TOTP(secret)
-    valid = {totp.at(at, offset) for offset in range(-2, 3)}
+    valid = {totp.at(at + timedelta(seconds=30 * offset)) for offset in range(-2, 3)}
     return next(code for code in (f"{n:06d}" for n in range(10)) if code not in valid)
 
 
