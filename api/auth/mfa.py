@@ -142,7 +142,7 @@ def _enrolment(secret: str, user: User, settings: Settings) -> Enrolment:
     # Rendered here, not by a script: the dashboard's CSP allows no inline script, and the
     # secret must not travel to a third-party QR service.
     qr = segno.make(uri, error="m")
-    svg = qr.svg_inline(scale=4, border=2, dark="#000", light="#fff", title="TOTP enrolment QR code")
+    svg = qr.svg_inline(scale=5, border=2, dark="#000", light="#fff", title="TOTP enrolment QR code")
     return Enrolment(secret=secret, otpauth_uri=uri, qr_svg=svg)
 
 
