@@ -1,4 +1,5 @@
-"""The caller's own second factor: status, enrolment with a QR code, confirmation, turning off.
+"""The caller's own second factor: status, enrolment with a QR code, confirmation, turning off;
+and an admin's reset of someone's second factor.
 
 Any logged-in account may enrol (patients opt in; staff may be required to:
 ``BACKSTEP_MFA_REQUIRED_FOR_STAFF``, in which case the login itself enrols them, see
@@ -22,11 +23,12 @@ from api.auth.schemas import (
     TotpDisableRequest,
     TotpEnrolmentPublic,
 )
-from api.deps import ClientIpDep, CurrentUser, NowDep, SessionDep, SettingsDep, WallNowDep
-from api.errors import Problem, problem_response
+from api.deps import ClientIpDep, CurrentAdmin, CurrentUser, NowDep, RowIdPath, SessionDep, SettingsDep, WallNowDep
+from api.errors import Problem, not_found, problem_response
+from api.models import User
 from api.security import verify_password
 
-router = APIRouter(prefix="/me/mfa", tags=["mfa"])
+router = APIRouter(tags=["mfa"])
 
 _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
 
@@ -38,7 +40,7 @@ def _throttled(retry_after: int) -> Response:
     )
 
 
-@router.get("", response_model=MfaStatusPublic)
+@router.get("/me/mfa", response_model=MfaStatusPublic)
 def get_mfa(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> MfaStatusPublic:
     """Whether the caller's account has TOTP on, and whether it must."""
     assert user.id is not None
@@ -52,7 +54,7 @@ def get_mfa(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> Mf
 
 
 @router.post(
-    "/totp", status_code=status.HTTP_201_CREATED, response_model=TotpEnrolmentPublic, responses={409: _PROBLEM}
+    "/me/mfa/totp", status_code=status.HTTP_201_CREATED, response_model=TotpEnrolmentPublic, responses={409: _PROBLEM}
 )
 def start_totp(user: CurrentUser, session: SessionDep, settings: SettingsDep, now: NowDep) -> TotpEnrolmentPublic:
     """Start an enrolment: a new secret (as text, ``otpauth://`` URI and QR code SVG), pending
@@ -66,7 +68,7 @@ def start_totp(user: CurrentUser, session: SessionDep, settings: SettingsDep, no
 
 
 @router.post(
-    "/totp/confirm", response_model=RecoveryCodesPublic, responses={403: _PROBLEM, 409: _PROBLEM, 429: _PROBLEM}
+    "/me/mfa/totp/confirm", response_model=RecoveryCodesPublic, responses={403: _PROBLEM, 409: _PROBLEM, 429: _PROBLEM}
 )
 def confirm_totp(
     body: TotpConfirmRequest,
@@ -105,7 +107,7 @@ def confirm_totp(
 
 
 @router.delete(
-    "/totp",
+    "/me/mfa/totp",
     status_code=status.HTTP_204_NO_CONTENT,
     responses={204: {"description": "TOTP is off"}, 403: _PROBLEM, 409: _PROBLEM, 422: _PROBLEM, 429: _PROBLEM},
 )
@@ -151,4 +153,23 @@ def disable_totp(
         return problem_response(Problem(403, "invalid_mfa_code", "the code is wrong, already used or expired"))
     mfa.remove_totp(session, user.id)
     record_audit(session, at=now, action="mfa_disable", resource="totp", actor=user, detail={"with": outcome.method})
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.delete(
+    "/admin/users/{user_id}/mfa",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses={204: {"description": "the account's TOTP and recovery codes are deleted"}, 404: _PROBLEM, 409: _PROBLEM},
+)
+def reset_mfa(user_id: RowIdPath, admin: CurrentAdmin, session: SessionDep, now: NowDep) -> Response:
+    """An admin removes an account's second factor (a lost phone and lost recovery codes),
+    after checking who is asking by other means. The account logs in with its password
+    next time, and staff who must use MFA enrol again at once."""
+    user = session.get(User, user_id)
+    if user is None:
+        raise not_found("user")
+    if mfa.totp_row(session, user_id) is None:
+        raise Problem(409, "mfa_not_enrolled", "this account has no second factor")
+    mfa.remove_totp(session, user_id)
+    record_audit(session, at=now, action="mfa_reset", resource="totp", actor=admin, detail={"user_id": user_id})
     return Response(status_code=status.HTTP_204_NO_CONTENT)

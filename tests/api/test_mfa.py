@@ -372,3 +372,20 @@ def test_erasure_takes_the_second_factor_with_the_account(
     assert erased.status_code == 204
     session.rollback()
     assert session.exec(select(UserTotp)).all() == [] and session.exec(select(RecoveryCode)).all() == []
+
+
+def test_an_admin_resets_a_lost_second_factor(
+    client: TestClient, app: FastAPI, patient: User, wall: WallClock, session: Session
+) -> None:
+    enrol(client, app, patient, wall.now())
+    session.rollback()  # a fresh snapshot, so SQLite lets this session write
+    admin = make_admin(session, app)
+    url = f"/api/v1/admin/users/{patient.id}/mfa"
+    assert client.delete(url, headers=auth(app, patient)).status_code == 403
+    assert client.delete("/api/v1/admin/users/999999/mfa", headers=auth(app, admin)).status_code == 404
+    assert client.delete(url, headers=auth(app, admin)).status_code == 204
+    assert "access_token" in password_step(client, patient.email)
+    assert client.delete(url, headers=auth(app, admin)).status_code == 409
+    session.rollback()
+    reset = session.exec(select(AuditEvent).where(AuditEvent.action == "mfa_reset")).one()
+    assert (reset.actor_id, reset.detail) == (admin.id, {"user_id": patient.id})
