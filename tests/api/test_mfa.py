@@ -296,13 +296,13 @@ def test_admins_are_staff_and_patients_are_never_forced(
 def test_the_requirement_is_on_in_production_and_cannot_be_turned_off_there() -> None:
     secret = "x" * 40
     assert not test_settings("sqlite://").staff_mfa_required  # tests and `make run`: off by default
-    assert not Settings(environment="development").staff_mfa_required  # type: ignore[arg-type]
-    production = Settings(environment="production", jwt_secret=secret)  # type: ignore[arg-type]
+    assert not Settings(environment="development").staff_mfa_required
+    production = Settings(environment="production", jwt_secret=secret)
     assert production.staff_mfa_required
     with pytest.raises(ValidationError, match="BACKSTEP_MFA_REQUIRED_FOR_STAFF"):
-        Settings(environment="production", jwt_secret=secret, mfa_required_for_staff=False)  # type: ignore[arg-type]
+        Settings(environment="production", jwt_secret=secret, mfa_required_for_staff=False)
     with pytest.raises(ValidationError, match="BACKSTEP_MFA_SECRET_KEY"):
-        Settings(environment="production", jwt_secret=secret, mfa_secret_key="short")  # type: ignore[arg-type]
+        Settings(environment="production", jwt_secret=secret, mfa_secret_key="short")
 
 
 # --- the secret at rest, and the audit trail -----------------------------------------------
