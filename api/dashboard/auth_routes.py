@@ -19,6 +19,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
+from sqlmodel import Session
 
 from api.audit import record_audit
 from api.auth import mfa
@@ -152,7 +153,7 @@ def login(
 
 def _logged_in(
     response: Response,
-    session: SessionDep,
+    session: Session,
     user: User,
     settings: Settings,
     now: datetime,
@@ -175,7 +176,7 @@ def _logged_in(
 
 
 def _mfa_user(
-    request: Request, session: SessionDep, settings: Settings, wall_now: datetime, purpose: Purpose
+    request: Request, session: Session, settings: Settings, wall_now: datetime, purpose: Purpose
 ) -> User | None:
     token = request.cookies.get(MFA_COOKIE)
     if not token:
@@ -254,7 +255,7 @@ def code_submit(
 
 
 def _enrol_page(
-    session: SessionDep, user: User, settings: Settings, now: datetime, *, error: str | None = None, status: int = 200
+    session: Session, user: User, settings: Settings, now: datetime, *, error: str | None = None, status: int = 200
 ) -> Response:
     enrolment = mfa.pending_enrolment(session, user, settings)
     if enrolment is None:
