@@ -50,8 +50,9 @@ def sessions(session: Session) -> int:
 
 
 @pytest.fixture
-def enrolled(client: TestClient, app: FastAPI, physio: User, wall: WallClock) -> Enrolled:
-    done = enrol(client, app, physio, wall.now())
+def enrolled(web: TestClient, app: FastAPI, physio: User, wall: WallClock) -> Enrolled:
+    # Through `web`: a second client context would run a second lifespan on the same engine.
+    done = enrol(web, app, physio, wall.now())
     wall.advance(timedelta(seconds=30))
     return done
 
