@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "totp01"
-down_revision: str | None = "auth01"
+down_revision: str | None = "fhir01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
