@@ -115,6 +115,22 @@ class Settings(BaseSettings):
         description="comma-separated IPs or networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are "
         "believed (default: none)",
     )
+    mfa_required_for_staff: bool | None = Field(
+        default=None,
+        description="clinicians and admins must sign in with a TOTP second factor (default: true in production, "
+        "false otherwise; production refuses false)",
+    )
+    mfa_secret_key: str = Field(
+        default="",
+        description="key material the TOTP secrets are encrypted with at rest (HKDF-SHA256 to Fernet); "
+        "comma-separated to rotate, the first encrypts (empty: derived from `BACKSTEP_JWT_SECRET`)",
+    )
+    mfa_issuer: str = Field(
+        default="Backstep", min_length=1, max_length=64, description="the name authenticator apps show"
+    )
+    mfa_token_minutes: int = Field(
+        default=5, ge=1, le=30, description="how long the second step of a login may wait for its code"
+    )
     invite_days: int = Field(default=14, ge=1, le=365, description="clinician invite code validity")
     dashboard_session_hours: int = Field(
         default=10, ge=1, le=24, description="web dashboard login lifetime (a working day), whatever the activity"
@@ -233,6 +249,10 @@ class Settings(BaseSettings):
                 )
             if self.metrics_token is not None and len(self.metrics_token) < 32:
                 raise ValueError("production refuses a BACKSTEP_METRICS_TOKEN shorter than 32 characters")
+            if self.mfa_required_for_staff is False:
+                raise ValueError("production refuses BACKSTEP_MFA_REQUIRED_FOR_STAFF=false")
+            if self.mfa_secret_key and any(len(key) < 32 for key in self.mfa_secret_keys):
+                raise ValueError("production refuses a BACKSTEP_MFA_SECRET_KEY shorter than 32 characters")
         if bool(self.webhook_url) != bool(self.webhook_secret):
             raise ValueError("BACKSTEP_WEBHOOK_URL and BACKSTEP_WEBHOOK_SECRET are set together (webhooks are signed)")
         if bool(self.fcm_project_id) != (self.fcm_credentials_file is not None):
@@ -244,6 +264,18 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def staff_mfa_required(self) -> bool:
+        if self.mfa_required_for_staff is None:
+            return self.environment is Environment.PRODUCTION
+        return self.mfa_required_for_staff
+
+    @property
+    def mfa_secret_keys(self) -> list[str]:
+        """Key material for the TOTP secrets, newest first (``api/auth/mfa.py``)."""
+        keys = [key.strip() for key in self.mfa_secret_key.split(",") if key.strip()]
+        return keys or [self.jwt_secret]
 
     @property
     def run_scheduler_in_process(self) -> bool:

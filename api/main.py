@@ -15,6 +15,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api.admin.dead_letters import router as dead_letters_router
 from api.admin.router import router as admin_router
 from api.alerts.router import router as alerts_router
+from api.auth.mfa_router import router as mfa_router
 from api.auth.router import router as auth_router
 from api.care_team.router import router as unassigned_router
 from api.clinicians.patients_router import router as clinician_patients_router
@@ -125,6 +126,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     api = APIRouter(prefix=API_PREFIX)
     for router in (
         auth_router,
+        mfa_router,
         patients_router,
         clinicians_router,
         clinician_patients_router,

@@ -11,7 +11,8 @@ from sqlalchemy import CursorResult, update
 from sqlmodel import Session, col, select
 
 from api.audit import record_audit
-from api.auth import throttle
+from api.auth import mfa, throttle
+from api.auth.mfa import Purpose
 from api.auth.passwords import password_problem
 from api.auth.schemas import RegisterRequest
 from api.auth.throttle import normalise_email
@@ -143,10 +144,12 @@ def normalise_invite_code(code: str) -> str:
 @dataclass(frozen=True, slots=True)
 class LoginOutcome:
     """``user`` when the e-mail and password match an active account; ``retry_after``
-    (seconds) when this client must wait (``api/auth/throttle.py``); neither for a wrong login."""
+    (seconds) when this client must wait (``api/auth/throttle.py``); neither for a wrong login.
+    ``second_step`` when the password alone does not log in (``api/auth/mfa.py``)."""
 
     user: User | None = None
     retry_after: int | None = None
+    second_step: Purpose | None = None
 
 
 def authenticate(
@@ -180,6 +183,11 @@ def authenticate(
         detail = {"account_id": user.id if user is not None else None}
         record_audit(session, at=now, action="login_failed", resource=via, actor=None, detail=detail)
         return LoginOutcome()
+    second_step = mfa.login_step(session, user, settings)
+    if second_step is not None:
+        # The failures stay until the code is right: otherwise someone who has the password
+        # could re-enter it between wrong codes and never wait.
+        return LoginOutcome(user=user, second_step=second_step)
     throttle.succeeded(session, attempt)
     return LoginOutcome(user=user)
 

@@ -26,6 +26,7 @@ from api.security import hash_token, new_refresh_secret
 
 COOKIE = "backstep_session"
 LOGIN_CSRF_COOKIE = "backstep_login_csrf"
+MFA_COOKIE = "backstep_mfa"  # the login's MFA token between the password and the code
 COOKIE_PATH = "/dashboard"
 
 

@@ -14,9 +14,11 @@ from api.models.accounts import (
     Invite,
     LoginThrottle,
     Patient,
+    RecoveryCode,
     RefreshToken,
     Role,
     User,
+    UserTotp,
 )
 from api.models.base import NAMING_CONVENTION, JSONType, UTCDateTime, metadata
 from api.models.clinical import (
@@ -74,6 +76,7 @@ __all__ = [
     "Plan",
     "PlanDecision",
     "PlanStatus",
+    "RecoveryCode",
     "RefreshToken",
     "ReminderPreference",
     "ReminderSchedule",
@@ -83,5 +86,6 @@ __all__ = [
     "TestClock",
     "UTCDateTime",
     "User",
+    "UserTotp",
     "metadata",
 ]

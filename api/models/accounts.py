@@ -155,3 +155,34 @@ class DashboardSession(SQLModel, table=True):
     last_seen_at: datetime = Field(sa_type=UTCDateTime)
     expires_at: datetime = Field(sa_type=UTCDateTime)
     revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class UserTotp(SQLModel, table=True):
+    """An account's TOTP second factor (``api/auth/mfa.py``); at most one per account.
+
+    ``secret_encrypted`` is the RFC 6238 secret encrypted with Fernet under a key derived
+    from ``BACKSTEP_MFA_SECRET_KEY`` (a database copy alone cannot mint codes). The row is
+    pending until a first code confirms it (``confirmed_at``). ``last_used_step`` is the
+    30-second time step of the last accepted code: a code is accepted for a later step only,
+    so an overheard code cannot be replayed within its window.
+    """
+
+    __tablename__ = "user_totp"
+
+    user_id: int = Field(foreign_key="app_user.id", primary_key=True, ondelete="CASCADE")
+    secret_encrypted: str = Field(max_length=255)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_used_step: int | None = Field(default=None, sa_type=sa.BigInteger)
+
+
+class RecoveryCode(SQLModel, table=True):
+    """One-time recovery codes of an account with TOTP, stored as SHA-256 (80 random bits each)."""
+
+    __tablename__ = "mfa_recovery_code"
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True, ondelete="CASCADE")
+    code_hash: str = Field(max_length=64, unique=True)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    used_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -15,7 +15,16 @@ from sqlmodel import Session
 
 from tests.factories import auth, make_admin, make_clinician, make_patient, patient_auth
 
-PUBLIC = {"/api/v1/auth/register", "/api/v1/auth/login", "/api/v1/auth/refresh", "/api/v1/auth/logout"}
+PUBLIC = {
+    "/api/v1/auth/register",
+    "/api/v1/auth/login",
+    "/api/v1/auth/refresh",
+    "/api/v1/auth/logout",
+    # The login's second step: the body's mfa_token proves the password (api/auth/mfa.py).
+    "/api/v1/auth/login/mfa",
+    "/api/v1/auth/login/mfa/enrol",
+    "/api/v1/auth/login/mfa/confirm",
+}
 
 
 def api_routes(app: FastAPI) -> list[tuple[str, str]]:

@@ -9,6 +9,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,12 @@ class LiveServer:
     settings: Settings
 
 
-@pytest.fixture(scope="module")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+@contextmanager
+def serve(tmp_path_factory: pytest.TempPathFactory, **overrides: object) -> Iterator[LiveServer]:
+    """The demo clinic served by uvicorn in a thread, with these settings overridden."""
     database = tmp_path_factory.mktemp("browser") / "demo.db"
     # Development, as `make run`: the cookie is not Secure, so it travels over plain http.
-    settings = test_settings(f"sqlite:///{database}", environment="development")
+    settings = test_settings(f"sqlite:///{database}", **{"environment": "development", **overrides})
     upgrade(settings)
     lines = list(seed_demo(settings))
     assert lines[0] == "demo clinic created"
@@ -65,6 +67,12 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    with serve(tmp_path_factory) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

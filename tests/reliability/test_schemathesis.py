@@ -107,6 +107,8 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
         return "an episode cannot start in the future or before the patient's birth year"
     if any(k.lower() == "idempotency-key" for k in (case.headers or {})):
         return "reusing an Idempotency-Key for another body is refused by design"
+    if case.path in ONE_FACTOR and (body.get("code") is None) == (body.get("recovery_code") is None):
+        return "exactly one of `code` and `recovery_code` is given, which the schema does not state"
     if case.path in CLOCK_BOUND:
         return CLOCK_BOUND[case.path]
     if _integral_float(case.body):
@@ -115,6 +117,8 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
 
 
 NEW_PASSWORD = {"/api/v1/auth/register", "/api/v1/admin/clinicians"}
+# A second factor is a TOTP code or a recovery code (api/auth/mfa.py), never both or neither.
+ONE_FACTOR = {"/api/v1/auth/login/mfa", "/api/v1/me/mfa/totp"}
 
 
 def _storable(value: Any) -> bool:
