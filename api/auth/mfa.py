@@ -43,6 +43,7 @@ from sqlmodel import Session, col, select
 from api.audit import record_audit
 from api.auth import throttle
 from api.config import Settings
+from api.errors import field_error
 from api.models import RecoveryCode, Role, User, UserTotp
 from api.security import JWT_ALGORITHM, JWT_ISSUER, hash_token
 
@@ -397,3 +398,11 @@ def mfa_token_user(
     if login_step(session, user, settings) is not purpose:
         return None
     return user
+
+
+def one_factor(code: str | None, recovery_code: str | None) -> None:
+    """Exactly one of a TOTP code and a recovery code (a 422 naming the field otherwise)."""
+    if code is None and recovery_code is None:
+        raise field_error(["body", "code"], "give a code or a recovery_code")
+    if code is not None and recovery_code is not None:
+        raise field_error(["body", "recovery_code"], "give a code or a recovery_code, not both")

@@ -15,7 +15,6 @@ from fastapi.responses import JSONResponse
 
 from api.audit import record_audit
 from api.auth import mfa, throttle
-from api.auth.router import one_factor
 from api.auth.schemas import (
     MfaStatusPublic,
     RecoveryCodesPublic,
@@ -123,7 +122,7 @@ def disable_totp(
     """Turn TOTP off (its secret and recovery codes are deleted), with the password and a code
     or recovery code: a stolen access token alone cannot remove the second factor. Staff who
     must use MFA are asked to enrol again at their next login."""
-    one_factor(body.code, body.recovery_code)
+    mfa.one_factor(body.code, body.recovery_code)
     assert user.id is not None
     if not mfa.has_totp(session, user):
         raise Problem(409, "mfa_not_enrolled", "TOTP is not on for this account")

@@ -23,7 +23,7 @@ from api.auth.schemas import (
 )
 from api.care_team.service import care_team_status
 from api.deps import ClientIpDep, NowDep, SessionDep, SettingsDep, WallNowDep
-from api.errors import Problem, field_error, problem_response
+from api.errors import Problem, problem_response
 from api.models import User
 
 router = APIRouter(prefix="/auth", tags=["auth"])
@@ -82,14 +82,6 @@ def login(
     return JSONResponse(TokenPair(access_token=access, refresh_token=refresh, expires_in=lifetime).model_dump())
 
 
-def one_factor(code: str | None, recovery_code: str | None) -> None:
-    """Exactly one of a TOTP code and a recovery code (a 422 naming the field otherwise)."""
-    if code is None and recovery_code is None:
-        raise field_error(["body", "code"], "give a code or a recovery_code")
-    if code is not None and recovery_code is not None:
-        raise field_error(["body", "recovery_code"], "give a code or a recovery_code, not both")
-
-
 def factor_refused(outcome: mfa.FactorOutcome) -> Response:
     if outcome.retry_after is not None:
         headers = {"Retry-After": str(outcome.retry_after)}
@@ -114,7 +106,7 @@ def login_mfa(
 ) -> Response:
     """The second step of a login with TOTP: the ``mfa_token`` from ``login`` and a code (or a
     recovery code, each usable once). Wrong codes count like wrong passwords."""
-    one_factor(body.code, body.recovery_code)
+    mfa.one_factor(body.code, body.recovery_code)
     user = mfa.mfa_token_user(session, body.mfa_token, Purpose.VERIFY, wall_now, settings)
     if user is None:
         raise _mfa_token_refused()
