@@ -46,6 +46,8 @@ from api.models import (
     User,
 )
 from api.pain_logs.service import hash_content
+from api.reminders.service import default_preferences
+from api.rules.settings import DEFAULT_RULES
 from api.rules.types import AlertSpec, MedicationClass, PainDay, PatientProfile, Symptom
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import CheckpointOutcome, checkpoint_alerts, checkpoint_outcomes, complete_through
@@ -180,7 +182,9 @@ def build(engine: sa.Engine, cohort: Cohort) -> Built:
         CareTeamMember,
         ({"patient_id": p.id, "clinician_id": p.clinician(clinicians), "created_at": created} for p in profiles),
     )
-    write(engine, ReminderPreference, ({"patient_id": p.id, "updated_at": created} for p in profiles))
+    # The clinic's defaults from their one source (api.reminders.service.default_preferences).
+    defaults = default_preferences(0, created, DEFAULT_RULES).model_dump(exclude={"patient_id", "updated_at"})
+    write(engine, ReminderPreference, ({**defaults, "patient_id": p.id, "updated_at": created} for p in profiles))
     counts["plan"] = write(engine, Plan, (p.plan_row(library, created) for p in profiles if p.template))
     counts["pain_log"] = write(engine, PainLog, (row for p in profiles for row in p.log_rows(zone)))
     if cohort.sessions:
