@@ -54,11 +54,16 @@ CODE = "/dashboard/login/code"
 ENROL = "/dashboard/login/enrol"
 
 
-def _login_page(settings: SettingsDep, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
+def _with_form_token(name: str, settings: Settings, status: int = 200, **context: object) -> Response:
+    """A page whose form must echo a fresh token, also set in its own short-lived cookie."""
     token = secrets.token_urlsafe(32)
-    response = render("login.html", status, error=error, csrf_token=token, email=email)
+    response = render(name, status, csrf_token=token, **context)
     set_cookie(response, LOGIN_CSRF_COOKIE, token, settings, max_age=3600)
     return response
+
+
+def _login_page(settings: Settings, *, error: str | None = None, status: int = 200, email: str = "") -> Response:
+    return _with_form_token("login.html", settings, status, error=error, email=email)
 
 
 @router.get("")
@@ -151,13 +156,6 @@ def _start_again(settings: Settings) -> Response:
     """The second step expired or was never started: back to the password."""
     response = RedirectResponse(LOGIN, status_code=303)
     clear_cookie(response, MFA_COOKIE, settings)
-    return response
-
-
-def _with_form_token(name: str, settings: Settings, status: int = 200, **context: object) -> Response:
-    token = secrets.token_urlsafe(32)
-    response = render(name, status, csrf_token=token, **context)
-    set_cookie(response, LOGIN_CSRF_COOKIE, token, settings, max_age=3600)
     return response
 
 

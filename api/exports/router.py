@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
 from api.exports.download import download
+from api.exports.fhir.checks import ResourceType
 from api.exports.service import FHIR_JSON, export_csv, export_fhir
 
 router = APIRouter(prefix="/clinician/patients/{patient_id}", tags=["clinician"])
@@ -25,21 +26,7 @@ class FhirResource(BaseModel):
 
     model_config = ConfigDict(extra="allow", json_schema_serialization_defaults_required=True)
 
-    resourceType: Literal[
-        "Patient",
-        "Device",
-        "Practitioner",
-        "Observation",
-        "MedicationStatement",
-        "Procedure",
-        "QuestionnaireResponse",
-        "Questionnaire",
-        "CarePlan",
-        "Provenance",
-        "DetectedIssue",
-        "Flag",
-        "CodeSystem",
-    ]
+    resourceType: ResourceType
     id: str
     text: dict[str, str] = Field(description="generated XHTML narrative")
 

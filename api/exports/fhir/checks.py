@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, Literal, get_args
 
 from fhir.resources.R4B.bundle import Bundle
 
@@ -23,7 +23,8 @@ from api.rules.types import RuleCode, Tier
 
 _WITH_OFFSET = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})$")
 _PATIENT_FIELDS = {"resourceType", "id", "text", "identifier", "name", "birthDate"}
-_KINDS = {
+# Every resource type the export writes: the OpenAPI schema of the Bundle names the same.
+ResourceType = Literal[
     "Patient",
     "Device",
     "Practitioner",
@@ -37,7 +38,8 @@ _KINDS = {
     "DetectedIssue",
     "Flag",
     "CodeSystem",
-}
+]
+_KINDS = frozenset(get_args(ResourceType))
 _XHTML = '<div xmlns="http://www.w3.org/1999/xhtml">'
 
 
