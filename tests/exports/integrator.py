@@ -1,24 +1,30 @@
 """What an EHR integrator checks on a Bundle, written without the exporter's own checks.
 
-The official HL7 FHIR JSON Schema (``fhir.schema.json``) is not shipped by any package
-available here (searched: ``fhir.resources``, ``fhirpathpy``, ``fhir-jsonschema``,
-``fhirschemapy``, ``fhir-validator``, ``fhir-validator-cli``) and cannot be downloaded, so
-structure is checked by a strict ``fhir.resources`` R4B round trip (every element must be
-known to the R4B model and survive being read back unchanged) plus the structural rules
-below; the R4 core invariants are evaluated by ``fhirpathpy`` (an independent FHIRPath
-engine) on every resource.
+Structure is checked twice, independently: against the official HL7 FHIR JSON Schema
+(``tests/data/fhir/fhir.schema.json.gz``, R4, vendored with its origin in
+``tests/data/fhir/NOTICE.md``) by ``jsonschema_rs``, and by a strict ``fhir.resources`` R4B
+round trip (every element must be known to the R4B model and survive being read back
+unchanged), plus the structural rules below; the R4 core invariants are evaluated by
+``fhirpathpy`` (an independent FHIRPath engine) on every resource.
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 import fhirpathpy
+import jsonschema_rs
 from fhir.resources.R4B.bundle import Bundle
 from fhirpathpy.models import models
+from pydantic import ValidationError
+
+SCHEMA_FILE = Path(__file__).resolve().parent.parent / "data" / "fhir" / "fhir.schema.json.gz"
 
 # R4 model: choice types (``value[x]``) resolve; R4B changed none of the elements used here.
 _R4 = models["r4"]
@@ -76,6 +82,48 @@ TYPE_INVARIANTS: dict[str, dict[str, str]] = {
 }
 XHTML = "{http://www.w3.org/1999/xhtml}"
 _NARRATIVE_TAGS = {f"{XHTML}div", f"{XHTML}p"}
+
+
+@cache
+def fhir_schema() -> dict[str, Any]:
+    """HL7's ``fhir.schema.json`` (R4, ``http://hl7.org/fhir/json-schema/4.0``, JSON Schema draft-06)."""
+    schema: dict[str, Any] = json.loads(gzip.decompress(SCHEMA_FILE.read_bytes()))
+    return schema
+
+
+@cache
+def _schema_validator(definition: str | None = None) -> jsonschema_rs.Draft6Validator:
+    """The whole schema (any resource), or one of its definitions (for messages that name the fault)."""
+    schema = fhir_schema()
+    if definition is None:
+        return jsonschema_rs.Draft6Validator(schema)
+    part = {"$schema": schema["$schema"], "definitions": schema["definitions"], "$ref": f"#/definitions/{definition}"}
+    return jsonschema_rs.Draft6Validator(part)
+
+
+def schema_failures(data: dict[str, Any]) -> list[str]:
+    """Every error the HL7 FHIR JSON Schema reports on the Bundle (empty when it validates).
+
+    The Bundle as a whole is validated against the whole schema, as a receiver would; each
+    resource is also validated against its own definition, because the schema's ``oneOf`` over
+    every resource type reports a bad resource without saying what is wrong with it.
+    """
+    failures = []
+    definitions = fhir_schema()["definitions"]
+    for n, entry in enumerate(data.get("entry", [])):
+        resource = entry.get("resource", {})
+        kind = resource.get("resourceType")
+        where = f"entry[{n}] {kind}/{resource.get('id')}"
+        if kind not in definitions:
+            failures.append(f"{where}: not a resource type of the schema")
+            continue
+        failures.extend(
+            f"{where}: schema: {error.message} at /{'/'.join(map(str, error.instance_path))}"
+            for error in _schema_validator(kind).iter_errors(resource)
+        )
+    if not failures:
+        failures.extend(f"Bundle: schema: {error.message[:300]}" for error in _schema_validator().iter_errors(data))
+    return failures
 
 
 def invariant_failures(resource: dict[str, Any]) -> list[str]:
@@ -139,11 +187,16 @@ def _all(node: Any, key: str) -> Iterator[Any]:
 def integrator_failures(body: bytes | str) -> list[str]:
     """Every problem an integrator would raise with this Bundle (empty when it imports cleanly)."""
     data = json.loads(body)
-    failures: list[str] = []
-    # Structure: read by the R4B model and written back unchanged (nothing unknown, nothing lost).
-    bundle = Bundle.model_validate_json(body)
-    if bundle.model_dump(mode="json", exclude_none=True) != data:
-        failures.append("the Bundle does not round-trip through fhir.resources R4B unchanged")
+    # Structure, twice: the HL7 JSON Schema, then the R4B model reading the Bundle and writing
+    # it back unchanged (nothing unknown, nothing lost).
+    failures = schema_failures(data)
+    try:
+        bundle = Bundle.model_validate_json(body)
+    except ValidationError as error:
+        failures.append(f"fhir.resources R4B refuses the Bundle: {error}")
+    else:
+        if bundle.model_dump(mode="json", exclude_none=True) != data:
+            failures.append("the Bundle does not round-trip through fhir.resources R4B unchanged")
     failures.extend(f"empty element at {path}" for path in _empty_elements(data, "Bundle"))
     failures.extend(invariant_failures(data))
     entries = data["entry"]

@@ -2,7 +2,9 @@
 
 The demo clinic (``backstep seed-demo``: 20 patients, every rule, tier, alert status and
 plan decision) is seeded once per database; each patient is exported through the API by
-their physiotherapist, as a ``collection`` and as a ``transaction``.
+their physiotherapist, as a ``collection`` and as a ``transaction``, and each Bundle must
+validate against the official HL7 FHIR JSON Schema with 0 errors, round-trip through
+``fhir.resources`` R4B and pass the core invariants, references and canonicals.
 """
 
 from __future__ import annotations

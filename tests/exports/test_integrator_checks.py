@@ -98,6 +98,10 @@ def test_a_clean_bundle_passes() -> None:
             "does not resolve",
         ),
         (lambda d: d["entry"][1].update(fullUrl=PATIENT), "fullUrl and id disagree"),
+        # The HL7 JSON Schema: a code outside a required binding, a malformed date.
+        (lambda d: _entry(d, 1).update(status="done"), "Observation/00000000-0000-4000-8000-000000000002: schema"),
+        (lambda d: _entry(d, 0).update(birthDate="1980-13"), "Patient/00000000-0000-4000-8000-000000000001: schema"),
+        (lambda d: d.update(type="pile"), "Bundle: schema"),
     ],
 )
 def test_each_check_catches_its_fault(change: Callable[[dict[str, Any]], None], message: str) -> None:
