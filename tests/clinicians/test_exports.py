@@ -108,6 +108,12 @@ def test_the_fhir_bundle_reads_back_with_codes_values_and_references(
     )
     assert scores[("91351-7", start_back_url)]["valueQuantity"]["value"] == 4
     assert scores[("91352-5", start_back_url)]["valueCodeableConcept"]["coding"][0]["code"] == "medium"
+    # LOINC's own names for its terms (loinc.org/91349-1), so a receiver checking displays agrees.
+    assert {o["code"]["coding"][0]["display"] for (code, url), o in scores.items() if url == start_back_url} == {
+        "Total score [STarT Back]",
+        "Distress subscore [STarT Back]",
+        "STarT Back Screening risk level",
+    }
     assert any(
         o["code"]["coding"][0]["code"] == "odi-percent" and o["valueQuantity"]["value"] == 40.0 for o in observations
     )

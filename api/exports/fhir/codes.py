@@ -78,8 +78,11 @@ TIER_SEVERITY: Mapping[str, str] = {
     "none": "low",
 }
 
-# STarT Back Screening Tool as LOINC publishes it: panel, items 1-9, scores and risk level.
-START_BACK_PANEL = {"system": LOINC, "code": "91349-1", "display": "Keele STarT Back Screening Tool"}
+# STarT Back Screening Tool as LOINC publishes it: panel, items 1-9, scores and risk level,
+# with LOINC's own long common names as displays (loinc.org/91349-1 lists the panel's terms).
+# The answer codes for item 9 and the risk level stay local: docs/fhir.md says what was
+# searched and found, and why they are not adopted yet.
+START_BACK_PANEL = {"system": LOINC, "code": "91349-1", "display": "STarT Back Screening Tool panel"}
 START_BACK_ITEMS: Mapping[str, str] = {
     "q1": "91340-0",
     "q2": "91341-8",
@@ -91,9 +94,9 @@ START_BACK_ITEMS: Mapping[str, str] = {
     "q8": "91347-5",
     "q9": "91348-3",
 }
-START_BACK_SUBSCORE = {"system": LOINC, "code": "91350-9", "display": "Psychosocial subscale score [STarT Back]"}
+START_BACK_SUBSCORE = {"system": LOINC, "code": "91350-9", "display": "Distress subscore [STarT Back]"}
 START_BACK_TOTAL = {"system": LOINC, "code": "91351-7", "display": "Total score [STarT Back]"}
-START_BACK_RISK = {"system": LOINC, "code": "91352-5", "display": "Risk level [STarT Back]"}
+START_BACK_RISK = {"system": LOINC, "code": "91352-5", "display": "STarT Back Screening risk level"}
 
 # Medication classes that map one to one onto an ATC group (gabapentinoids and "other" do not).
 ATC_GROUPS: Mapping[str, tuple[str, str]] = {
