@@ -11,8 +11,10 @@ stood that day: ``exercise-id: dose`` separated by ``;``, each dose written by
 flare-up was reported, else ``0``; empty without a log), ``medications`` (medication classes
 taken, never names or doses) and ``symptoms`` (red-flag symptom codes reported), both
 separated by ``;``, ``alerts_acknowledged`` and ``alerts_resolved`` (rule codes of the alerts
-the care team acknowledged or resolved that day) and ``exercise_minutes`` (minutes of the
-sessions done that day) -- the same record the FHIR export carries. Only numbers,
+the care team acknowledged or resolved that day), ``exercise_minutes`` (minutes of the
+sessions done that day) and ``plan_decisions`` (the plan decisions made that day, as their
+action codes in order, e.g. ``assign;progress``; their reasons are in the FHIR export's
+Provenance) -- the same record the FHIR export carries. Only numbers,
 codes and the library's dose words: no free text, and no cell starts with ``= + - @``, so
 nothing in it can be read as a spreadsheet formula.
 """
@@ -44,6 +46,7 @@ COLUMNS = (
     "alerts_acknowledged",
     "alerts_resolved",
     "exercise_minutes",
+    "plan_decisions",
 )
 
 
@@ -82,6 +85,9 @@ def daily_csv(record: PatientRecord) -> str:
         minutes[done.performed_on] = minutes.get(done.performed_on, 0) + done.duration_minutes
     # The plan as it stood at the end of each day: the last decision decided on or before it.
     changes = [(record.local(d.decided_at).date(), d.template_id, d.to_level, d.to_status) for d in record.decisions]
+    decided: dict[date, list[str]] = {}
+    for decision in record.decisions:
+        decided.setdefault(record.local(decision.decided_at).date(), []).append(decision.action)
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(COLUMNS)
@@ -115,6 +121,7 @@ def daily_csv(record: PatientRecord) -> str:
                 ";".join(acknowledged.get(day, [])),
                 ";".join(resolved.get(day, [])),
                 minutes.get(day, 0),
+                ";".join(decided.get(day, [])),
             )
         )
         day += timedelta(days=1)

@@ -13,11 +13,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from fhir.resources.R4B.bundle import Bundle
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.exports.fhir.checks import ExportCheckFailed, check_bundle
 from api.exports.fhir.codes import LOINC, SNOMED
-from api.models import AuditEvent
+from api.models import AuditEvent, PlanDecision
 from tests.capture.helpers import ME
 from tests.clinicians.conftest import DAY1, PAINS, Followed, local_paris
 from tests.clinicians.helpers import CLINICIAN_PATIENTS
@@ -243,6 +243,12 @@ def test_the_csv_has_one_row_per_local_day(
     assert {r["interference"] for r in rows} == {""} and {r["sleep_quality"] for r in rows} == {""}
     assert [int(r["exercise_minutes"]) for r in rows] == [25 * int(r["sessions"]) for r in rows]
     assert {r["alerts_acknowledged"] for r in rows} == {""} and {r["alerts_resolved"] for r in rows} == {""}
+    # Every plan decision on the day it was made, in order, as the FHIR export's Provenance has them.
+    decisions = session.exec(
+        select(PlanDecision).where(PlanDecision.patient_id == followed.patient.id).order_by(col(PlanDecision.id))
+    ).all()
+    assert [a for r in rows for a in r["plan_decisions"].split(";") if a] == [d.action for d in decisions]
+    assert rows[0]["plan_decisions"].startswith("assign") and rows[-1]["plan_decisions"].endswith("pause")
     session.rollback()
     event = session.exec(select(AuditEvent).where(AuditEvent.action == "export")).one()
     assert event.resource == f"patient/{followed.patient.id}/export.csv" and event.detail == {

@@ -130,8 +130,11 @@ def test_every_demo_patient_exports_a_bundle_an_ehr_can_import(settings: Setting
             f"identifier=https://backstep.example/fhir/patient-id|{patient['resource']['identifier'][0]['value']}"
         )
 
-    # The CSV carries the same record: alert lifecycle, symptoms, medications, flares.
+    # The CSV carries the same record: alert lifecycle, symptoms, medications, flares, plan decisions.
     rows = _csv_rows(client)
-    for column in ("alerts_acknowledged", "alerts_resolved", "symptoms", "medications"):
+    for column in ("alerts_acknowledged", "alerts_resolved", "symptoms", "medications", "plan_decisions"):
         assert any(r[column] for r in rows), column
     assert any(r["flare"] == "1" for r in rows)
+    # Every plan decision is in both: one Provenance each in FHIR, one action code each in the CSV.
+    decided = [a for r in rows for a in r["plan_decisions"].split(";") if a]
+    assert len(decided) == sum(len(_resources(b, "Provenance")) for b in collections.values()) > 0
