@@ -107,7 +107,13 @@ def test_the_fhir_bundle_reads_back_with_codes_values_and_references(
         e["fullUrl"] for e in data["entry"] if e["resource"].get("questionnaire", "").endswith("start_back")
     )
     assert scores[("91351-7", start_back_url)]["valueQuantity"]["value"] == 4
-    assert scores[("91352-5", start_back_url)]["valueCodeableConcept"]["coding"][0]["code"] == "medium"
+    # The risk level answers from LOINC's normative list LL3578-3, Backstep's own code beside it.
+    risk = scores[("91352-5", start_back_url)]["valueCodeableConcept"]["coding"]
+    assert [(coding["system"], coding["code"]) for coding in risk] == [
+        ("http://loinc.org", "LA8982-6"),
+        (risk[1]["system"], "medium"),
+    ]
+    assert risk[1]["system"].endswith("start-back-risk-group")
     # LOINC's own names for its terms (loinc.org/91349-1), so a receiver checking displays agrees.
     assert {o["code"]["coding"][0]["display"] for (code, url), o in scores.items() if url == start_back_url} == {
         "Total score [STarT Back]",

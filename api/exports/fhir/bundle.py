@@ -391,7 +391,8 @@ class _Builder:
                 value = {"valueQuantity": _score(screening.subscale)}
                 yield score("subscale", _concept(c.START_BACK_SUBSCORE), value, "psychosocial subscore")
             if screening.risk_group is not None:
-                risk = {"valueCodeableConcept": _concept(self.code(c.RISK_GROUPS, screening.risk_group))}
+                answer = c.START_BACK_RISK_ANSWERS[screening.risk_group]
+                risk = {"valueCodeableConcept": _concept(answer, self.code(c.RISK_GROUPS, screening.risk_group))}
                 yield score("risk", _concept(c.START_BACK_RISK), risk, f"risk {screening.risk_group}")
         elif screening.instrument == "odi":
             if screening.total is not None:

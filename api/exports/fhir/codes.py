@@ -80,8 +80,9 @@ TIER_SEVERITY: Mapping[str, str] = {
 
 # STarT Back Screening Tool as LOINC publishes it: panel, items 1-9, scores and risk level,
 # with LOINC's own long common names as displays (loinc.org/91349-1 lists the panel's terms).
-# The answer codes for item 9 and the risk level stay local: docs/fhir.md says what was
-# searched and found, and why they are not adopted yet.
+# The risk level is answered from LOINC's normative answer list LL3578-3 (loinc.org/91352-5,
+# the publisher's own page), with Backstep's risk-group code beside it; item 9's answers stay
+# local: docs/fhir.md says what was searched and found.
 START_BACK_PANEL = {"system": LOINC, "code": "91349-1", "display": "STarT Back Screening Tool panel"}
 START_BACK_ITEMS: Mapping[str, str] = {
     "q1": "91340-0",
@@ -97,6 +98,11 @@ START_BACK_ITEMS: Mapping[str, str] = {
 START_BACK_SUBSCORE = {"system": LOINC, "code": "91350-9", "display": "Distress subscore [STarT Back]"}
 START_BACK_TOTAL = {"system": LOINC, "code": "91351-7", "display": "Total score [STarT Back]"}
 START_BACK_RISK = {"system": LOINC, "code": "91352-5", "display": "STarT Back Screening risk level"}
+START_BACK_RISK_ANSWERS: Mapping[str, dict[str, str]] = {
+    "high": {"system": LOINC, "code": "LA9193-9", "display": "High"},
+    "medium": {"system": LOINC, "code": "LA8982-6", "display": "Medium"},
+    "low": {"system": LOINC, "code": "LA9194-7", "display": "Low"},
+}
 
 # Medication classes that map one to one onto an ATC group (gabapentinoids and "other" do not).
 ATC_GROUPS: Mapping[str, tuple[str, str]] = {
