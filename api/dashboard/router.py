@@ -19,6 +19,7 @@ from api.alerts.lifecycle import acknowledge_alert, resolve_alert
 from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
+from api.clinicians.unread import with_unread_messages
 from api.dashboard import auth_routes, queue
 from api.dashboard.access import (
     ADMIN_HOME,
@@ -100,7 +101,12 @@ def _patients_page(
     )
     shown = {"code": shown_code(invite), "expires_at": invite.expires_at} if invite is not None else None
     return render(
-        "patients.html", login=login, rows=page.rows, next_cursor=page.next_cursor, first_page=not cursor, invite=shown
+        "patients.html",
+        login=login,
+        rows=with_unread_messages(session, page.rows),
+        next_cursor=page.next_cursor,
+        first_page=not cursor,
+        invite=shown,
     )
 
 
