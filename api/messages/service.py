@@ -182,6 +182,12 @@ def send_message(
     return MessageWrite(True, _public(session, [created])[0])
 
 
+def all_messages(session: Session, patient_id: int) -> list[MessagePublic]:
+    """The whole conversation, oldest first: for the exports."""
+    rows = session.exec(select(Message).where(Message.patient_id == patient_id).order_by(col(Message.id))).all()
+    return _public(session, rows)
+
+
 def unread_count(session: Session, patient_id: int, reader: AuthorRole) -> int:
     """Messages from the other side of ``patient_id``'s conversation not yet read by ``reader``'s side."""
     found = session.exec(
