@@ -52,7 +52,7 @@ def test_a_message_is_seen_and_answered(page: Page, live_server: LiveServer) -> 
     save_screenshot(page, "dashboard-patient-messages.png")
 
     page.goto(f"{live_server.url}/dashboard/patients")
-    expect(page.locator("table.triage .unread")).to_have_count(0)
+    expect(page.locator("table.triage tbody tr", has_text="Maria Santos").locator(".unread")).to_have_count(0)
 
     mine = api.get(f"{live_server.url}/api/v1/me/messages", headers=bearer).json()
     assert [m["author_role"] for m in mine["items"]] == ["clinician", "patient"]
