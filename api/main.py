@@ -31,6 +31,7 @@ from api.exports.router import router as exports_router
 from api.inputs import check_request_input
 from api.jobs import JobContext
 from api.logs import configure_logging
+from api.messages.router import router as messages_router
 from api.middleware import BodySizeLimitMiddleware, ConcurrencyLimitMiddleware, RequestContextMiddleware
 from api.migrations import head_revision
 from api.notifications.router import router as notifications_router
@@ -144,6 +145,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         screenings_router,
         pain_logs_router,
         alerts_router,
+        messages_router,
     ):
         api.include_router(router)
     app.include_router(api)

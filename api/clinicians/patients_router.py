@@ -14,6 +14,7 @@ from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.schemas import PatientSummary, TriageRow
 from api.clinicians.summary import patient_summary
 from api.clinicians.triage import triage_page
+from api.clinicians.unread import with_unread_messages
 from api.deps import CurrentClinician, NowDep, PatientInCare, SessionDep, SettingsDep
 from api.pain_logs.listing import pain_log_page
 from api.pain_logs.schemas import PainLogPublic
@@ -51,7 +52,7 @@ def list_patients(
         actor=clinician,
         patient_ids=[row.patient_id for row in page.rows],
     )
-    return Page[TriageRow](items=page.rows, next_cursor=page.next_cursor)
+    return Page[TriageRow](items=with_unread_messages(session, page.rows), next_cursor=page.next_cursor)
 
 
 @router.get("/{patient_id}", response_model=PatientSummary)

@@ -60,6 +60,9 @@ class TriageRow(Public):
     days_since_last_log: int | None = Field(description="local days since the last log (null: never logged)")
     timezone: str
     today: date = Field(description="the patient's local date now")
+    unread_messages: int = Field(
+        default=0, description="the patient's messages nobody in the care team has read yet (not part of the order)"
+    )
 
 
 class PatientFacts(Public):
@@ -116,3 +119,4 @@ class PatientSummary(Public):
     plan_history: list[PlanDecisionPublic] = Field(description="the 10 latest decisions, newest first")
     open_alerts: list[AlertPublic] = Field(description="unresolved alerts, most urgent first")
     screenings: list[ScreeningPublic] = Field(description="newest first (at most 50)")
+    unread_messages: int = Field(description="the patient's messages nobody in the care team has read yet")

@@ -15,7 +15,8 @@ from sqlmodel import Session, col, select
 
 from api.alerts.schemas import AlertPublic
 from api.clinicians.schemas import LevelChange, PatientFacts, PatientSummary, SessionDay, WeeklyAdherence
-from api.models import Alert, AlertStatus, Patient, PlanDecision, Screening, User
+from api.messages.service import unread_count
+from api.models import Alert, AlertStatus, AuthorRole, Patient, PlanDecision, Screening, User
 from api.patients.progress import progress_for
 from api.plans.adherence import PlanDays, count_between, pause_decisions, paused_days, sessions_by_day
 from api.plans.service import plan_for
@@ -124,4 +125,5 @@ def patient_summary(session: Session, patient: Patient, now: datetime, rules: Ru
         plan_history=history_page(session, patient.id, 10, None).items,
         open_alerts=[AlertPublic.of(a) for a in open_alerts(session, patient.id)],
         screenings=[ScreeningPublic.of(s) for s in screenings],
+        unread_messages=unread_count(session, patient.id, AuthorRole.CLINICIAN),
     )

@@ -19,6 +19,7 @@ from api.alerts.lifecycle import acknowledge_alert, resolve_alert
 from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
+from api.clinicians.unread import with_unread_messages
 from api.dashboard import auth_routes, queue
 from api.dashboard.access import (
     ADMIN_HOME,
@@ -39,6 +40,8 @@ from api.deps import NowDep, RowIdPath, SessionDep, SettingsDep
 from api.errors import Problem
 from api.exports.download import download
 from api.exports.service import export_csv, export_fhir
+from api.messages.schemas import MessageCreate
+from api.messages.service import mark_read, send_message
 from api.models import Alert, Invite, Patient
 from api.plans.overrides import override_plan
 from api.plans.schemas import PlanOverride
@@ -53,6 +56,7 @@ DONE = {
     "acknowledged": "Alert acknowledged.",
     "resolved": "Alert resolved.",
     "plan": "Plan updated. The patient sees the change and your reason in their plan history.",
+    "message": "Message sent. The patient is told there is a new message (never its text).",
 }
 
 
@@ -100,7 +104,12 @@ def _patients_page(
     )
     shown = {"code": shown_code(invite), "expires_at": invite.expires_at} if invite is not None else None
     return render(
-        "patients.html", login=login, rows=page.rows, next_cursor=page.next_cursor, first_page=not cursor, invite=shown
+        "patients.html",
+        login=login,
+        rows=with_unread_messages(session, page.rows),
+        next_cursor=page.next_cursor,
+        first_page=not cursor,
+        invite=shown,
     )
 
 
@@ -123,8 +132,17 @@ def _patient_response(
         resource=f"dashboard/patient/{patient.id}",
         actor=login.user,
         patient_id=patient.id,
-        detail={"view": "patient_page", "alert_ids": [a.id for a in view.summary.open_alerts]},
+        detail={
+            "view": "patient_page",
+            "alert_ids": [a.id for a in view.summary.open_alerts],
+            "message_ids": [m.id for m in view.messages],
+        },
     )
+    # The page shows the conversation: the patient's messages on it are read (they still
+    # show as new on this rendering).
+    unread = [m.id for m in view.messages if m.author_role == "patient" and m.read_at is None]
+    if unread:
+        mark_read(session, login.user, patient, max(unread), now)
     return render("patient.html", status, login=login, view=view, done=DONE.get(done or ""), error=error)
 
 
@@ -228,6 +246,30 @@ def change_plan(
     except Problem as problem:
         return _refused(problem, login, patient, session, settings, now)
     return RedirectResponse(f"/dashboard/patients/{patient.id}?done=plan#plan", status_code=303)
+
+
+@router.post("/patients/{patient_id}/messages")
+def reply(
+    login: CheckedLogin,
+    patient: DashboardPatient,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    body: Annotated[str, Form(max_length=4000)] = "",
+    client_id: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """A message to the patient, through the same service as the API (audited there)."""
+    try:
+        message = MessageCreate.model_validate({"body": body, "client_id": client_id})
+    except ValidationError as invalid:
+        fields = {str(e["loc"][0]) for e in invalid.errors()}
+        why = "Write a message first." if "body" in fields else "This form has expired: reload the page."
+        return _refused(Problem(422, detail=why), login, patient, session, settings, now)
+    try:
+        send_message(session, login.user, patient, message, now, settings.rules)
+    except Problem as problem:
+        return _refused(problem, login, patient, session, settings, now)
+    return RedirectResponse(f"/dashboard/patients/{patient.id}?done=message#messages", status_code=303)
 
 
 @router.get("/patients/{patient_id}/export.csv")

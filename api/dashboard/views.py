@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -12,7 +13,9 @@ from api.alerts.schemas import AlertPublic
 from api.clinicians.schemas import PatientSummary
 from api.clinicians.summary import SERIES_DAYS, patient_summary
 from api.clinicians.words import ACTION_WORDS, STATUS_WORDS
-from api.models import Alert, AlertStatus, PainLog, Patient, User
+from api.messages.schemas import MessagePublic, MessageSafety
+from api.messages.service import conversation_page
+from api.models import Alert, AlertStatus, AuthorRole, PainLog, Patient, User
 from api.plans.schemas import PlanDecisionPublic
 from api.plans.views import history_page
 from api.rules.settings import RuleSettings
@@ -24,6 +27,9 @@ RECENT_LOGS = 14
 # year of weekly reviews is about 60 decisions. Beyond this many the page says where the
 # rest are rather than hiding them silently.
 HISTORY_SHOWN = 250
+# The latest messages of the conversation, shown oldest first like a chat; the older ones
+# are in ``GET /api/v1/clinician/patients/{id}/messages``.
+MESSAGES_SHOWN = 50
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,6 +42,10 @@ class PatientPage:
     templates: list[tuple[str, str]]
     history: list[PlanDecisionPublic]
     history_truncated: bool
+    messages: list[MessagePublic]  # oldest first
+    messages_truncated: bool
+    message_safety: MessageSafety  # what the patient is told about messages
+    reply_client_id: str  # a fresh UUID per rendered form: a double submit is a replay, not two messages
 
     @property
     def today(self) -> date:
@@ -100,6 +110,7 @@ def patient_page(session: Session, patient: Patient, now: datetime, rules: RuleS
         session.exec(select(User.id, User.display_name).where(col(User.id).in_(staff_ids))).all() if staff_ids else []
     )
     library = get_library()
+    conversation = conversation_page(session, patient, AuthorRole.CLINICIAN, rules, MESSAGES_SHOWN, None)
     return PatientPage(
         summary=summary,
         recent_logs=recent,
@@ -109,4 +120,8 @@ def patient_page(session: Session, patient: Patient, now: datetime, rules: RuleS
         templates=sorted((t.id, t.name) for t in library.templates.values()),
         history=history.items,
         history_truncated=history.next_cursor is not None,
+        messages=conversation.items[::-1],
+        messages_truncated=conversation.next_cursor is not None,
+        message_safety=conversation.safety,
+        reply_client_id=str(uuid.uuid4()),
     )

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 from pydantic import TypeAdapter
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from api.alerts.lifecycle import acknowledge_alert, resolve_alert
 from api.auth.schemas import RegisterRequest
@@ -29,9 +29,11 @@ from api.auth.service import register
 from api.clinicians.invites import new_invite
 from api.config import Settings
 from api.db import session_scope
-from api.demo.stories import Act, Day, Story
+from api.demo.stories import Act, Day, DemoMessage, Story
 from api.jobs import JobContext, run_job
-from api.models import Alert, AlertStatus, Patient, Plan, User
+from api.messages.schemas import MessageCreate
+from api.messages.service import mark_read, send_message
+from api.models import Alert, AlertStatus, Message, Patient, Plan, User
 from api.pain_logs.sync import SyncRequest, run_sync
 from api.patients.profile import update_profile
 from api.patients.schemas import MeUpdate
@@ -98,6 +100,9 @@ class Simulation:
                 self.add(evening, partial(self.evening, story=story, index=index, day=day))
             for act in story.acts:
                 self.add(self.at(story, act.day, time(10)), partial(self.act, story=story, act=act))
+            for n, message in enumerate(story.messages):
+                at = self.at(story, story.length - 1 + message.day, time(message.hour))
+                self.add(at, partial(self.message, story=story, message=message, n=n, at=at))
         # The scheduler sweeps every hour; once a day at 11:17 UTC stands for it: then every
         # demo zone (UTC-8 to UTC+11) has passed 03:17 and not yet 22:17 of the same local date.
         first = min(self.now - timedelta(days=story.length) for story in stories).date()
@@ -202,6 +207,21 @@ class Simulation:
             return
         change = PlanOverride(action=act.kind, reason=act.note, level=act.level)
         override_plan(session, staff, patient, change, at, self.settings)
+
+    def message(self, session: Session, story: Story, message: DemoMessage, n: int, at: datetime) -> None:
+        patient = session.get(Patient, self.patients[story.key])
+        assert patient is not None and patient.id is not None
+        author = session.get(User, patient.user_id if message.from_patient else self.clinicians[story.physio].id)
+        assert author is not None
+        client_id = uuid.uuid5(_NAMESPACE, f"{story.key}/message/{n}")
+        if not message.from_patient:
+            last = session.exec(
+                select(Message.id).where(Message.patient_id == patient.id).order_by(col(Message.id).desc())
+            ).first()
+            if last is not None:
+                mark_read(session, author, patient, last, at)
+        body = MessageCreate.model_validate({"body": message.text, "client_id": str(client_id)})
+        send_message(session, author, patient, body, at, self.settings.rules)
 
 
 def _planned(plan: Plan | None, on: date) -> bool:

@@ -40,6 +40,20 @@ class Act:
 
 
 @dataclass(frozen=True, slots=True)
+class DemoMessage:
+    """A message of the patient's conversation with their physiotherapist.
+
+    ``day`` counts back from today (0: today, -1: yesterday); a physiotherapist's message
+    first reads the patient's messages before it (they answer what they read).
+    """
+
+    day: int
+    hour: int
+    from_patient: bool
+    text: str
+
+
+@dataclass(frozen=True, slots=True)
 class Story:
     key: str  # the e-mail's local part
     name: str
@@ -53,6 +67,7 @@ class Story:
     red_flags: tuple[str, ...] = ()  # answered yes in the registration red-flag screening
     cancer_history: bool = False
     osteoporosis_or_steroids: bool = False
+    messages: tuple[DemoMessage, ...] = ()
 
     @property
     def length(self) -> int:
@@ -364,6 +379,22 @@ STORIES: tuple[Story, ...] = (
         "medium",
         tuple(pains([*week(6, 6, 6, 6, 5, 6, 5), *week(4, 4, 4, 3, 4, 4, 4), *week(4, 4, 3, 4, 3, 3, 3), 3, 3])),
         acts=(reviewed(), Act(10, "set_level", note="Managing well in clinic; stepping up to level 3.", level=3)),
+        messages=(
+            DemoMessage(
+                -4,
+                18,
+                True,
+                "The bridge makes my hamstrings ache the next morning. Is that normal, or should I do fewer reps?",
+            ),
+            DemoMessage(
+                -3,
+                10,
+                False,
+                "A mild ache that settles within a day is normal when a level goes up. Keep the reps as they are; "
+                "if it lasts into a second day, drop back to 6 reps and tell me.",
+            ),
+            DemoMessage(-1, 19, True, "Thanks, it settled. I have a long drive on Saturday: anything to do before it?"),
+        ),
     ),
     Story(
         "paul",

@@ -13,7 +13,9 @@ from api.models import (
     ActorType,
     Alert,
     AlertStatus,
+    AuthorRole,
     ExerciseSession,
+    Message,
     PainLog,
     Patient,
     PatientIdentifier,
@@ -37,8 +39,10 @@ class PatientRecord:
     decisions: list[PlanDecision]
     alerts: list[Alert]
     identifier: PatientIdentifier | None
-    # Display names of the clinicians who acknowledged or resolved an alert or decided on the plan.
+    # Display names of the clinicians who acknowledged or resolved an alert, decided on the
+    # plan or wrote a message.
     clinicians: dict[int, str]
+    messages: list[Message]
 
     @property
     def open_alerts(self) -> list[Alert]:
@@ -72,6 +76,10 @@ def load_record(session: Session, patient: Patient, now: datetime) -> PatientRec
     )
     people = {a.acknowledged_by for a in alerts} | {a.resolved_by for a in alerts}
     people |= {d.actor_id for d in decisions if d.actor_type == ActorType.CLINICIAN}
+    messages = list(
+        session.exec(select(Message).where(Message.patient_id == patient.id).order_by(col(Message.id))).all()
+    )
+    people |= {m.author_user_id for m in messages if m.author_role == AuthorRole.CLINICIAN}
     wanted = sorted(p for p in people if p is not None)
     clinicians = (
         {u.id: u.display_name for u in session.exec(select(User).where(col(User.id).in_(wanted))).all() if u.id}
@@ -101,4 +109,5 @@ def load_record(session: Session, patient: Patient, now: datetime) -> PatientRec
         alerts=alerts,
         identifier=session.get(PatientIdentifier, patient.id),
         clinicians=clinicians,
+        messages=messages,
     )

@@ -36,10 +36,12 @@ from api.models.clinical import (
     Screening,
 )
 from api.models.messaging import (
+    AuthorRole,
     Delivery,
     DeliveryStatus,
     Device,
     DevicePlatform,
+    Message,
     Notification,
     NotificationKind,
     ReminderPreference,
@@ -53,6 +55,7 @@ __all__ = [
     "Alert",
     "AlertStatus",
     "AuditEvent",
+    "AuthorRole",
     "CareTeamMember",
     "CheckpointResult",
     "Clinic",
@@ -68,6 +71,7 @@ __all__ = [
     "Invite",
     "JSONType",
     "LoginThrottle",
+    "Message",
     "Notification",
     "NotificationKind",
     "PainLog",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Any
@@ -21,6 +22,7 @@ class NotificationKind(StrEnum):
     SAFETY = "safety"
     PLAN_CHANGE = "plan_change"
     CARE_TEAM_ALERT = "care_team_alert"
+    MESSAGE = "message"  # a new message in the patient's conversation (never its text)
 
 
 class DeliveryStatus(StrEnum):
@@ -159,3 +161,45 @@ class Delivery(SQLModel, table=True):
     # after it dead-letters. An admin's requeue clears it, so the retry gets a full window.
     give_up_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class AuthorRole(StrEnum):
+    PATIENT = "patient"
+    CLINICIAN = "clinician"
+
+
+class Message(SQLModel, table=True):
+    """One message of a patient's conversation with their care team (one per patient).
+
+    ``client_id`` is the app's (or dashboard form's) UUID, unique within the conversation,
+    so a replayed send is a no-op. ``read_at`` is when the other side first read it: the
+    care team for a patient's message (any clinician of it), the patient for a clinician's.
+    ``author_user_id`` is nulled if a staff account is ever deleted; the message stays in
+    the patient's record. The patient's own messages go with the patient (erasure).
+    """
+
+    __tablename__ = "message"
+    __table_args__ = (
+        one_of("author_role", AuthorRole),
+        sa.UniqueConstraint("patient_id", "client_id"),
+        sa.CheckConstraint("length(body) >= 1", name="body_not_empty"),
+        # The conversation, newest first, and its keyset pages.
+        sa.Index("ix_message_patient_id_id", "patient_id", "id"),
+        # Unread counts of a page of patients (the triage list): only unread rows are indexed.
+        sa.Index(
+            "ix_message_unread",
+            "patient_id",
+            "author_role",
+            sqlite_where=sa.text("read_at IS NULL"),
+            postgresql_where=sa.text("read_at IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
+    client_id: uuid.UUID
+    author_role: str = Field(max_length=16)
+    author_user_id: int | None = Field(default=None, foreign_key="app_user.id", index=True, ondelete="SET NULL")
+    body: str = Field(max_length=4000)
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -36,6 +36,7 @@ class NotificationPublic(Public):
         "safety",
         "plan_change",
         "care_team_alert",
+        "message",
     ]
     title: str
     body: str

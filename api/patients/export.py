@@ -2,7 +2,8 @@
 
 The data-access copy of SPEC §2.10: profile, screenings, pain logs, sessions, the plan and
 every decision on it, alerts about the patient (with the clinicians' notes), reminder
-settings, the in-app feed and push devices (never their tokens, which are credentials).
+settings, the in-app feed, push devices (never their tokens, which are credentials) and the
+conversation with the care team.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pydantic import Field
 from sqlmodel import Session, col, select
 
 from api.alerts.schemas import AlertPublic
+from api.messages.schemas import MessagePublic
+from api.messages.service import all_messages
 from api.models import (
     Alert,
     Device,
@@ -58,6 +61,7 @@ class ExportPublic(Public):
     reminders: ExportReminders | None
     notifications: list[NotificationPublic]
     devices: list[ExportDevice]
+    messages: list[MessagePublic] = Field(description="the conversation with the care team, oldest first")
 
 
 def _hhmm(value: time) -> str:
@@ -111,4 +115,5 @@ def build_export(session: Session, user: User, patient: Patient, now: datetime) 
         else None,
         notifications=[NotificationPublic.model_validate(n) for n in notifications],
         devices=[ExportDevice.model_validate(d) for d in devices],
+        messages=all_messages(session, pid),
     )

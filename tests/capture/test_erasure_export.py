@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,15 @@ def build_rich_patient(client: TestClient, app: FastAPI, session: Session, clini
         f"{ME}/pain-logs/{day(0)}", json=log_body(8, symptoms={"saddle_numbness": True}), headers=headers
     )
     assert emergency.json()["triage"]["tier"] == "emergency"
+    message = {"body": f"{name} asks about swimming", "client_id": str(uuid.uuid4())}
+    assert client.post(f"{ME}/messages", json=message, headers=headers).status_code == 201
+    reply = {"body": f"Swimming is fine, {name}", "client_id": str(uuid.uuid4())}
+    assert (
+        client.post(
+            f"/api/v1/clinician/patients/{patient.id}/messages", json=reply, headers=auth(app, clinician)
+        ).status_code
+        == 201
+    )
     session.rollback()
     return Rich(patient, user, headers, body["id"])
 
@@ -107,6 +117,7 @@ def test_erasure_leaves_no_personal_rows(
         "reminder_preference",
         "care_team_member",
         "checkpoint_result",
+        "message",
     ):
         assert before.get(table), f"the scenario should put a row in {table}"
     other_before = referencing_rows(session, other.user.id, other.patient.id)  # type: ignore[arg-type]
@@ -205,6 +216,11 @@ def test_the_export_contains_everything(
             "retired_reason": None,
         }
     ]
+    assert [(m["author_role"], m["body"]) for m in export["messages"]] == [
+        ("patient", "Carol asks about swimming"),
+        ("clinician", "Swimming is fine, Carol"),
+    ]
+    assert any(n["kind"] == "message" for n in export["notifications"])
     assert "token-Carol" not in response.text
     assert "Dave" not in response.text
     session.rollback()

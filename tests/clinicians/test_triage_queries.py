@@ -12,9 +12,9 @@ from tests.clinicians.helpers import CLINICIAN_PATIENTS, NOW, StatementCounter, 
 from tests.factories import auth, make_clinic, make_clinician
 
 # The application clock (re-read on every call in tests), the caller's account, the team's
-# time zones, the list itself, the page's sessions and pauses (adherence), and one
-# multi-row INSERT of the page's audit events.
-EXPECTED_QUERIES = 7
+# time zones, the list itself, the page's sessions and pauses (adherence), the page's
+# unread message counts, and one multi-row INSERT of the page's audit events.
+EXPECTED_QUERIES = 8
 
 
 def statements_for_one_page(client: TestClient, engine: Engine, headers: dict[str, str]) -> list[str]:

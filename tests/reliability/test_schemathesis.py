@@ -111,12 +111,22 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
         return "exactly one of `code` and `recovery_code` is given, which the schema does not state"
     if case.path in CLOCK_BOUND:
         return CLOCK_BOUND[case.path]
+    if case.path in MESSAGE_PATHS and isinstance(body.get("body"), str) and not body["body"].strip():
+        return "a message of only spaces or line breaks is refused: it says nothing"
+    if case.path in MESSAGE_PATHS and "up_to_id" in body:
+        return "up_to_id must name a message of this conversation"
     if _integral_float(case.body):
         return "integers are strict on purpose (1.0 is refused), where JSON Schema counts 1.0 as an integer"
     return None
 
 
 NEW_PASSWORD = {"/api/v1/auth/register", "/api/v1/admin/clinicians"}
+MESSAGE_PATHS = {
+    "/api/v1/me/messages",
+    "/api/v1/me/messages/read",
+    "/api/v1/clinician/patients/{patient_id}/messages",
+    "/api/v1/clinician/patients/{patient_id}/messages/read",
+}
 # A second factor is a TOTP code or a recovery code (api/auth/mfa.py), never both or neither.
 ONE_FACTOR = {"/api/v1/auth/login/mfa", "/api/v1/me/mfa/totp"}
 

@@ -27,7 +27,17 @@ from api.clinicians.words import RULE_WORDS, TIER_WORDS, rule_words
 from api.exercises.dose import dose_text
 from api.exports.fhir import codes as c
 from api.exports.record import PatientRecord
-from api.models import ActorType, Alert, AlertStatus, ExerciseSession, PainLog, PlanDecision, Screening
+from api.models import (
+    ActorType,
+    Alert,
+    AlertStatus,
+    AuthorRole,
+    ExerciseSession,
+    Message,
+    PainLog,
+    PlanDecision,
+    Screening,
+)
 from api.rules.advice import RED_FLAG_QUESTIONS
 from api.rules.types import RuleCode, Symptom
 from exercise_library import get_library
@@ -621,6 +631,37 @@ class _Builder:
             },
         )
 
+    # -- the conversation with the care team ---------------------------------------------------
+
+    def message(self, message: Message) -> None:
+        """A message as a Communication: the patient to their care team, or a clinician to the patient.
+
+        A patient's message has no recipient (the care team as a whole reads it); a
+        message whose staff author was deleted has no sender. ``received`` is when the
+        other side first read it.
+        """
+        sent = self.when(message.created_at)
+        resource: dict[str, Any] = {
+            "resourceType": "Communication",
+            "status": "completed",
+            "subject": {"reference": self.subject},
+            "sent": sent,
+            "payload": [{"contentString": message.body}],
+        }
+        if message.author_role == AuthorRole.PATIENT:
+            resource["sender"] = {"reference": self.subject}
+            who = f"the patient {self.record.display_name}"
+        else:
+            author = self.practitioner(message.author_user_id)
+            if author is not None:
+                resource["sender"] = {"reference": author}
+            resource["recipient"] = [{"reference": self.subject}]
+            who = self.record.clinicians.get(message.author_user_id or 0, "a former care team member")
+        if message.read_at is not None:
+            resource["received"] = self.when(message.read_at)
+        resource["text"] = narrative(f"Message from {who}, sent {sent}", message.body)
+        self.add("communication", message.id, resource)
+
     # -- code systems ------------------------------------------------------------------------
 
     def code_systems(self) -> None:
@@ -664,6 +705,8 @@ def build_bundle(record: PatientRecord, now: datetime, base: str, kind: BundleTy
             builder.decision(decision, care_plan)
     for alert in record.alerts:
         builder.alert(alert)
+    for message in record.messages:
+        builder.message(message)
     builder.code_systems()
     stamp = record.local(now).replace(microsecond=0).isoformat()
     bundle_url = full_url("bundle", f"{record.patient.id}/{now.isoformat()}/{kind}")

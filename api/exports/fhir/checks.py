@@ -37,6 +37,7 @@ ResourceType = Literal[
     "Provenance",
     "DetectedIssue",
     "Flag",
+    "Communication",
     "CodeSystem",
 ]
 _KINDS = frozenset(get_args(ResourceType))
