@@ -79,7 +79,7 @@ Trigger = Callable[[LogHistory], AlertSpec | None]
 class AlertRule:
     """One alert rule.
 
-    ``tiers``: every tier it can raise (the rule function picks one, e.g. age for 4 weeks).
+    ``tiers``: every tier it can raise (the rule function picks one, e.g. by age).
     ``words``: what a clinician reads for it (dashboard, exports), from the settings.
     ``describe``: its trigger in the catalogue, from the settings.
     ``function``: the pure function that decides it (its docstring is the rationale).
