@@ -15,6 +15,8 @@ from api.rules.registry import accepted_code
 from api.rules.types import Difficulty, PlanAction, RiskGroup, Tier
 
 # Predicates shared by partial indexes and the queries that must match them textually.
+# NUMBNESS_SQL stands in for the rule's own test (``Symptom.ONE_LEG_NUMBNESS in symptoms``):
+# tests/alerts/test_candidates_property.py proves they select the same logs on both databases.
 MUSCLE_RELAXANT_SQL = "muscle_relaxant"
 NUMBNESS_SQL = """CAST(symptoms AS TEXT) LIKE '%"one_leg_numbness"%'"""
 

@@ -97,16 +97,15 @@ class AlertRule:
     trigger: Trigger | None = None
 
 
-def _span(days: int) -> str:
-    """A duration in words: whole weeks as weeks (``a week``, ``2 weeks``), else days."""
-    if days % 7 == 0:
-        weeks = days // 7
-        return "a week" if weeks == 1 else f"{weeks} weeks"
-    return f"{days} day" if days == 1 else f"{days} days"
-
-
 def _days(count: int) -> str:
     return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _span(days: int) -> str:
+    """A duration in words: whole weeks as weeks (``a week``, ``2 weeks``), else days."""
+    if days % 7:
+        return _days(days)
+    return "a week" if days == 7 else f"{days // 7} weeks"
 
 
 def _window(s: RuleSettings, last_day: int) -> str:

@@ -7,7 +7,8 @@ or a muscle relaxant, silences, flares, recorded checkpoints, alerts and nudges 
 raised, open or resolved), every patient the pure rule would open an alert or a nudge for
 is a candidate with that need. Silence, flares and checkpoints are exact (the occurrence-key
 strings built in SQL must equal the rules' keys for that); the log rules are a superset.
-``NUMBNESS_SQL``, the partial-index predicate, agrees with the rule's own test row by row.
+``NUMBNESS_SQL`` and ``MUSCLE_RELAXANT_SQL``, the partial-index predicates, agree with the
+rules' own tests row by row, for logs written through the API.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 from sqlmodel import Session, col, select
@@ -34,14 +36,14 @@ from api.models import (
     PainLog,
     Plan,
 )
-from api.models.clinical import NUMBNESS_SQL
+from api.models.clinical import MUSCLE_RELAXANT_SQL, NUMBNESS_SQL
 from api.rules.monitoring import prolonged_flare, silence
 from api.rules.registry import LogHistory, history_alerts
 from api.rules.settings import DEFAULT_RULES
 from api.rules.types import AlertSpec, MedicationClass, PatientProfile, Symptom
 from api.rules.windows import checkpoint_days, checkpoint_outcomes, complete_through
 from tests.clinicians.helpers import set_clock
-from tests.factories import make_patient
+from tests.factories import make_patient, patient_auth
 
 ZONE = "Europe/London"
 NOW = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
@@ -275,3 +277,54 @@ def test_the_numbness_index_predicate_is_the_rules_test(
     )
     days = load_pain_days_for(session, [patient.id])[patient.id]
     assert numb == {d.on for d in days if Symptom.ONE_LEG_NUMBNESS in d.symptoms}
+
+
+NON_TRIGGERING = (Symptom.ONE_LEG_NUMBNESS, Symptom.THORACIC_PAIN, Symptom.PAIN_ON_STRAINING)  # without cancer
+
+
+@settings(
+    max_examples=8,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    logs=st.lists(
+        st.tuples(
+            st.lists(st.sampled_from(list(MedicationClass)), max_size=3, unique=True),
+            st.lists(st.sampled_from(NON_TRIGGERING), max_size=2, unique=True),
+        ),
+        min_size=1,
+        max_size=4,
+    )
+)
+def test_the_write_path_stores_what_the_index_predicates_read(
+    client: TestClient, app: FastAPI, session: Session, logs: list[tuple[list[MedicationClass], list[Symptom]]]
+) -> None:
+    """Through the API: the ``muscle_relaxant`` column and ``NUMBNESS_SQL`` match the stored log's content."""
+    set_clock(app, session, NOW)
+    patient = make_patient(session, app, timezone=ZONE)
+    headers = patient_auth(session, app, patient)
+    for i, (medications, symptoms) in enumerate(logs):
+        body = {
+            "back_pain": 4,
+            "client_updated_at": NOW.isoformat(),
+            "medications": [{"class": str(m)} for m in medications],
+            "symptoms": {str(s): True for s in symptoms},
+        }
+        on = TODAY - timedelta(days=i + 1)
+        response = client.put(f"/api/v1/me/pain-logs/{on.isoformat()}", json=body, headers=headers)
+        assert response.status_code < 300, response.json()
+    session.rollback()
+    assert patient.id is not None
+    days = {d.on: d for d in load_pain_days_for(session, [patient.id])[patient.id]}
+    relaxant = set(
+        session.exec(
+            select(col(PainLog.log_date)).where(PainLog.patient_id == patient.id, sa.text(MUSCLE_RELAXANT_SQL))
+        ).all()
+    )
+    numb = set(
+        session.exec(select(col(PainLog.log_date)).where(PainLog.patient_id == patient.id, sa.text(NUMBNESS_SQL))).all()
+    )
+    assert relaxant == {on for on, d in days.items() if MedicationClass.MUSCLE_RELAXANT in d.medications}
+    assert numb == {on for on, d in days.items() if Symptom.ONE_LEG_NUMBNESS in d.symptoms}
+    assert len(days) == len(logs)
