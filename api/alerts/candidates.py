@@ -6,6 +6,15 @@ the indexes on ``(timezone, last_log_on)``, ``(timezone, programme_started_on)``
 anti-join that drops patients whose alert or nudge for the current episode already
 exists. Only the candidates reach Python; a quiet day costs a few index probes.
 
+Every condition is a conservative pre-filter of a pure rule: it may select a patient the
+rule then leaves alone, never miss one the rule would open an alert (or nudge) for.
+``tests/alerts/test_candidates_property.py`` proves it over generated histories on both
+databases: exactly for checkpoints, silence and flares (occurrence-key strings included),
+as a superset for the log rules. Two conditions lean on the write path, which evaluates
+every rule on every log: checkpoints are selected once reached by yesterday (a log
+written today on its day recorded it already), and a worsening week only when its last
+days went unlogged (a log on or after its last day judged it).
+
 Each candidate carries what it needs: ``windows`` (a checkpoint reached and not yet
 recorded: baseline and checkpoint windows are loaded), ``logs`` (worsening week just
 completed, medication review or persistent numbness: the full history is loaded),
@@ -155,15 +164,17 @@ def _count_logs(*conditions: Any) -> Any:
 
 
 def _log_rules(zone: ZoneDay, rules: RuleSettings) -> ColumnElement[bool]:
-    """Medication review and persistent numbness: the latest log qualifies and no alert is open.
+    """Medication review and persistent numbness: no alert of the rule is open and the logs could fire it.
 
+    Necessary conditions of the pure rules, never sufficient ones: more relaxant days since
+    the earliest day a 28-day window ending yesterday or today can start than the rule
+    allows; a latest log with numbness and at least as many numbness logs as the run needs.
     The predicates are the literal SQL of the partial indexes on ``pain_log`` so both
     databases use those small indexes instead of scanning every log.
     """
     relaxant, numb = sa.text(MUSCLE_RELAXANT_SQL), sa.text(NUMBNESS_SQL)
     window_start = zone.yesterday - timedelta(days=rules.muscle_relaxant_lookback_days - 1)
     medication = and_(
-        _latest_log(relaxant),
         ~_alert_exists(RuleCode.MEDICATION_REVIEW, unresolved=True),
         _count_logs(relaxant, col(PainLog.log_date) >= window_start) > rules.muscle_relaxant_max_days,
     )

@@ -48,9 +48,9 @@ from api.db import session_scope
 from api.models import NotificationKind, Patient, Plan, SweepZone
 from api.notifications.service import NotificationDraft, enqueue_notifications
 from api.rules.advice import SILENCE_NUDGE
-from api.rules.monitoring import medication_review, prolonged_flare, silence
+from api.rules.monitoring import prolonged_flare, silence
+from api.rules.registry import LogHistory, history_alerts
 from api.rules.settings import RuleSettings
-from api.rules.triage import persistent_numbness
 from api.rules.types import AlertSpec, PainDay, PatientProfile
 from api.rules.windows import (
     CheckpointOutcome,
@@ -326,9 +326,7 @@ def _log_rules(
     """Every log-based rule, from the full history, judged as the write path judges them."""
     decided.outcomes += [(pid, o) for o in checkpoint_outcomes(days, as_of, rules)]
     decided.specs += [(pid, s) for s in checkpoint_alerts(days, as_of, profile, rules)]
-    for spec in (persistent_numbness(days, today, rules), medication_review(days, as_of, rules)):
-        if spec is not None:
-            decided.specs.append((pid, spec))
+    decided.specs += [(pid, s) for s in history_alerts(LogHistory(days, today, as_of, profile, rules))]
 
 
 def _silence_rule(decided: _Batch, row: Any, today: date, enrolled_on: date, rules: RuleSettings) -> None:

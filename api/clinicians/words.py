@@ -7,6 +7,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
+from api.rules import registry
+from api.rules.registry import ALERT_RULES
+from api.rules.settings import DEFAULT_RULES
 from api.rules.types import Classification, PlanAction, RuleCode, Tier
 
 TIER_WORDS: dict[str, str] = {
@@ -25,23 +28,8 @@ TIER_ADVICE: dict[str, str] = {
     Tier.NONE: "",
 }
 
-RULE_WORDS: dict[str, str] = {
-    RuleCode.RED_FLAG_EMERGENCY: "Red flag: possible emergency (e.g. cauda equina symptoms)",
-    RuleCode.RED_FLAG_URGENT_SAME_DAY: "Red flag: needs a GP today",
-    RuleCode.RED_FLAG_URGENT_DAYS: "Possible fragility fracture",
-    RuleCode.KNOWN_SYMPTOM: "Known symptom reported again",
-    RuleCode.PERSISTENT_NUMBNESS: "Leg numbness for 7 days or more",
-    RuleCode.START_BACK_MEDIUM: "STarT Back medium risk: physiotherapy review",
-    RuleCode.START_BACK_HIGH: "STarT Back high risk: biopsychosocial assessment",
-    RuleCode.NO_IMPROVEMENT_2W: "No meaningful improvement after 2 weeks",
-    RuleCode.NO_IMPROVEMENT_4W: "No meaningful improvement after 4 weeks",
-    RuleCode.NO_IMPROVEMENT_6W: "No meaningful improvement after 6 weeks",
-    RuleCode.PERSISTENT_12W: "Pain persisting at 12 weeks",
-    RuleCode.WORSENING: "Pain worsening for 2 weeks",
-    RuleCode.PROLONGED_FLARE: "Flare-up lasting more than a week",
-    RuleCode.SILENT: "No pain log for 7 days",
-    RuleCode.MEDICATION_REVIEW: "Muscle relaxant most days: medication review",
-}
+# From the registry, worded with the default settings (as the README catalogue is).
+RULE_WORDS: dict[str, str] = {str(rule.code): rule.words(DEFAULT_RULES) for rule in ALERT_RULES}
 
 
 CLASSIFICATION_WORDS: dict[str, str] = {
@@ -74,7 +62,7 @@ STATUS_WORDS: dict[str, str] = {
 
 
 def rule_words(code: str) -> str:
-    return RULE_WORDS.get(code, code.replace("_", " "))
+    return registry.rule_words(code, DEFAULT_RULES)
 
 
 # Alerts that say the pain is not getting better. A completed plan ("managed the top level

@@ -58,10 +58,10 @@ from api.models import (
 from api.notifications.service import enqueue_notification
 from api.plans.service import pause_plan
 from api.rules.advice import MEDICATION_REVIEW_ADVICE, Informed, advice_for, patient_advice
-from api.rules.monitoring import medication_review
+from api.rules.registry import LogHistory, history_alerts
 from api.rules.screenings import StartBackResult, start_back_alerts
 from api.rules.settings import RuleSettings
-from api.rules.triage import TriageResult, persistent_numbness, red_flag_triggers, triage
+from api.rules.triage import TriageResult, red_flag_triggers, triage
 from api.rules.types import AlertSpec, PatientProfile, RuleCode, Symptom, Tier, highest_tier
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import checkpoint_alerts, checkpoint_outcomes, complete_through
@@ -113,9 +113,7 @@ def evaluate_pain_logs(
     as_of = complete_through(today, max((d.on for d in days if d.on <= today), default=None))
     record_checkpoints(session, [(patient.id, o) for o in checkpoint_outcomes(days, as_of, rules)], now)
     timed: list[AlertSpec] = [*checkpoint_alerts(days, as_of, profile, rules)]
-    for spec in (persistent_numbness(days, today, rules), medication_review(days, as_of, rules)):
-        if spec is not None:
-            timed.append(spec)
+    timed += history_alerts(LogHistory(days, today, as_of, profile, rules))  # the registry's log-history rules
     red_flags = [spec for result in triaged for spec in result.alerts]
     raised = raise_alerts(
         session, [(patient.id, spec) for spec in [*red_flags, *timed]], now, renew_resolved=RED_FLAG_RULES

@@ -11,11 +11,29 @@ import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from api.models.base import JSONType, UTCDateTime, in_range, one_of
-from api.rules.types import Difficulty, PlanAction, RiskGroup, RuleCode, Tier
+from api.rules.registry import accepted_code
+from api.rules.types import Difficulty, PlanAction, RiskGroup, Tier
 
 # Predicates shared by partial indexes and the queries that must match them textually.
+# NUMBNESS_SQL stands in for the rule's own test (``Symptom.ONE_LEG_NUMBNESS in symptoms``):
+# tests/alerts/test_candidates_property.py proves they select the same logs on both databases.
 MUSCLE_RELAXANT_SQL = "muscle_relaxant"
 NUMBNESS_SQL = """CAST(symptoms AS TEXT) LIKE '%"one_leg_numbness"%'"""
+
+
+class RuleCodeText(sa.types.TypeDecorator[str]):
+    """An alert rule code, checked by the application against the rule registry.
+
+    Every value bound to ``alert.rule`` (inserts, updates, comparisons) must be a code of
+    ``api.rules.registry``; anything else fails before the statement runs. The database
+    keeps no CHECK of its own, so adding a rule needs no migration.
+    """
+
+    impl = sa.String(40)
+    cache_ok = True
+
+    def process_bind_param(self, value: str | None, dialect: sa.Dialect) -> str | None:
+        return None if value is None else accepted_code(value)
 
 
 class Instrument(StrEnum):
@@ -225,7 +243,7 @@ class Alert(SQLModel, table=True):
     """
 
     __table_args__ = (
-        one_of("rule", RuleCode),
+        # ``rule`` is checked by the application (RuleCodeText), not by a CHECK.
         one_of("tier", Tier),
         one_of("status", AlertStatus),
         sa.UniqueConstraint("patient_id", "rule", "occurrence_key"),
@@ -242,7 +260,7 @@ class Alert(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     patient_id: int = Field(foreign_key="patient.id", ondelete="CASCADE")
-    rule: str = Field(max_length=40)
+    rule: str = Field(sa_type=RuleCodeText)
     tier: str = Field(max_length=20)
     status: str = Field(default=AlertStatus.OPEN, max_length=16)
     occurrence_key: str = Field(max_length=200)

@@ -4,7 +4,8 @@ No web framework, ORM, HTTP client or database imports; no clock reads (``today`
 are parameters); no I/O (the catalogue CLI aside). Frozen dataclasses in, decisions out,
 each stamped with ``RULESET_VERSION``. Import from the submodules: ``types``, ``settings``,
 ``screenings``, ``triage``, ``advice``, ``windows``, ``monitoring``, ``progression``
-(with ``flare`` and ``walking``), ``reminders_due``, ``catalogue``.
+(with ``flare`` and ``walking``), ``reminders_due``, ``registry`` (one entry per alert rule)
+and ``catalogue`` (its rendering).
 """
 
 from api.rules.version import RULESET_VERSION

@@ -48,26 +48,6 @@ def highest_tier(tiers: Iterable[Tier]) -> Tier:
     return max(tiers, key=tier_rank, default=Tier.NONE)
 
 
-class RuleCode(StrEnum):
-    """Alert rule codes, exactly those of CLINICAL_RULES.md §8."""
-
-    RED_FLAG_EMERGENCY = auto()
-    RED_FLAG_URGENT_SAME_DAY = auto()
-    RED_FLAG_URGENT_DAYS = auto()
-    KNOWN_SYMPTOM = auto()
-    PERSISTENT_NUMBNESS = auto()
-    START_BACK_MEDIUM = auto()
-    START_BACK_HIGH = auto()
-    NO_IMPROVEMENT_2W = auto()
-    NO_IMPROVEMENT_4W = auto()
-    NO_IMPROVEMENT_6W = auto()
-    PERSISTENT_12W = auto()
-    WORSENING = auto()
-    PROLONGED_FLARE = auto()
-    SILENT = auto()
-    MEDICATION_REVIEW = auto()
-
-
 class Symptom(StrEnum):
     """The red-flag checklist carried by screenings and pain logs (CLINICAL_RULES.md §2)."""
 
@@ -218,3 +198,9 @@ class AlertSpec:
     evidence: Mapping[str, object] = field(hash=False)
     key: str
     ruleset_version: str = RULESET_VERSION
+
+
+# The alert rule codes live with their rules, in the registry (one home per rule); imported
+# last because the registry imports this module's vocabulary (it declares RuleCode first, so
+# either module may be imported first).
+from api.rules.registry import RuleCode as RuleCode  # noqa: E402

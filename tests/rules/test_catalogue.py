@@ -27,14 +27,15 @@ SECTION_8 = {
 }
 
 
-def test_rule_codes_are_exactly_section_8() -> None:
-    assert {str(code) for code in RuleCode} == set(SECTION_8)
+def test_every_section_8_rule_is_a_rule_code() -> None:
+    """Section 8 is the floor: a rule added later (README "Adding a rule") is pinned by its own vector test."""
+    assert set(SECTION_8) <= {str(code) for code in RuleCode}
 
 
 def test_catalogue_has_every_code_once_with_its_tiers() -> None:
     assert [str(e.code) for e in CATALOGUE] == [str(c) for c in RuleCode]
     for entry in CATALOGUE:
-        assert set(entry.tiers) == SECTION_8[entry.code], entry.code
+        assert set(entry.tiers) == SECTION_8.get(entry.code, set(entry.tiers)), entry.code
         assert entry.trigger and entry.source
 
 
