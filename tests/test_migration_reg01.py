@@ -72,12 +72,12 @@ class _Rollback(Exception):
 def test_reg01_drops_the_rule_check_and_its_downgrade_restores_it(scratch_url: str) -> None:  # noqa: F811
     settings = test_settings(scratch_url)
     config = alembic_config(settings)
-    command.upgrade(config, "totp01")
+    command.upgrade(config, "msg01")
     assert _rule_checks(scratch_url) == ["ck_alert_rule_valid"]
     assert not _insert_unknown_rule(scratch_url)
     upgrade(settings)
     assert _rule_checks(scratch_url) == []
     assert _insert_unknown_rule(scratch_url)  # the database accepts it: the application checks codes
-    command.downgrade(config, "totp01")
+    command.downgrade(config, "msg01")
     assert _rule_checks(scratch_url) == ["ck_alert_rule_valid"]
     assert not _insert_unknown_rule(scratch_url)

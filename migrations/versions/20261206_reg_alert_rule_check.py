@@ -4,7 +4,7 @@ Adding an alert rule (api/rules/registry.py) must need no migration: the accepte
 are the registry's (api.models.clinical.RuleCodeText), not a list frozen in the schema.
 
 Revision ID: reg01
-Revises: totp01
+Revises: msg01
 Create Date: 2026-12-06 16:00:00
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "reg01"
-down_revision: str | None = "totp01"
+down_revision: str | None = "msg01"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
