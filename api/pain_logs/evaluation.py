@@ -16,16 +16,19 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from api.alerts.snapshot import record_checkpoints
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
+from api.escalation.snapshot import write_and_load
 from api.models import PainLog, Patient
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
-from api.plans.schemas import PlanPublic
+from api.plans.schemas import DecisionSummary, PlanPublic
 from api.plans.service import plan_for
-from api.plans.views import plan_public
+from api.plans.views import plan_public, plan_public_of
 from api.rules.advice import RED_FLAG_QUESTIONS, advice_for
+from api.rules.pipeline import LogsWritten, evaluate
 from api.rules.settings import RuleSettings
-from api.rules.types import highest_tier
+from api.rules.types import Tier, highest_tier
 from api.schemas import Public
 
 
@@ -45,6 +48,57 @@ class FlarePublic(Public):
 class Evaluated:
     triage: TriagePublic
     flare: FlarePublic | None
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The response's part of a write: triage, flare step, plan after it."""
+
+    triage: TriagePublic
+    flare: FlarePublic | None
+    plan: PlanPublic | None
+
+
+def _flare_public(message: str) -> FlarePublic:
+    questions = [RedFlagQuestion(symptom=s.value, text=t) for s, t in RED_FLAG_QUESTIONS.items()]
+    return FlarePublic(message=message, red_flag_questions=questions)
+
+
+def after_logs_written(
+    session: Session, patient: Patient, logs: Sequence[PainLog], now: datetime, rules: RuleSettings
+) -> Written:
+    """Load once, decide once, save once, for logs just created or changed (already flushed).
+
+    The patient row's bookkeeping update loads the snapshot (``write_and_load``); the pure
+    ``api.rules.pipeline.evaluate`` decides; when nothing is raised, paused, reduced or
+    restored, persisting is the checkpoint outcomes that changed (one upsert, often none).
+    Anything else is applied by the escalation and flare services
+    (``evaluate_written_logs``), which act on it in this same transaction.
+    """
+    assert patient.id is not None
+    dates = tuple(log.log_date for log in logs)
+    loaded = write_and_load(session, patient, dates, now)
+    decisions = evaluate(loaded.snapshot, LogsWritten(dates), now, rules)
+    if not decisions.quiet:
+        evaluated = evaluate_written_logs(session, patient, logs, now, rules)
+        return Written(evaluated.triage, evaluated.flare, current_plan(session, patient))
+    if decisions.checkpoints_to_record:
+        record_checkpoints(session, [(patient.id, o) for o in decisions.checkpoints_to_record], now)
+    asked = decisions.asks_red_flags
+    plan = None
+    if loaded.plan is not None:
+        last = loaded.last_decision
+        summary = (
+            DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
+            if last is not None
+            else None
+        )
+        plan = plan_public_of(loaded.plan, summary)
+    return Written(
+        triage=TriagePublic(tier=Tier.NONE, advice=advice_for(Tier.NONE, rules), alert_ids=[]),
+        flare=_flare_public(asked.reason) if asked is not None else None,
+        plan=plan,
+    )
 
 
 def evaluate_written_logs(
