@@ -33,24 +33,37 @@ RowIdFilter = Annotated[int | None, Query(ge=1, le=MAX_ROW_ID)]  # an optional i
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that only read the application's state are ``async``: FastAPI runs them on
+# the event loop instead of hopping onto a worker thread for each one. Those that may touch
+# the database (the session, the test clock, the caller's account) stay sync.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> Engine:
+def _engine(request: Request) -> Engine:
     engine: Engine = request.app.state.engine
     return engine
 
 
-def get_clock(request: Request) -> Clock:
+def _clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
+async def get_engine(request: Request) -> Engine:
+    return _engine(request)
+
+
+async def get_clock(request: Request) -> Clock:
+    return _clock(request)
+
+
 def get_now(request: Request) -> datetime:
     """One application instant per request, so every rule in it agrees on "now"."""
-    return get_clock(request).now()
+    return _clock(request).now()
 
 
 def get_session(request: Request, _now: Annotated[datetime, Depends(get_now)]) -> Iterator[Session]:
@@ -60,17 +73,17 @@ def get_session(request: Request, _now: Annotated[datetime, Depends(get_now)]) -
     pooled connection of its own, which must never be waited for while this session
     holds one (concurrent requests would exhaust the pool waiting on each other).
     """
-    with session_scope(get_engine(request)) as session:
+    with session_scope(_engine(request)) as session:
         yield session
 
 
-def get_wall_now(request: Request) -> datetime:
+async def get_wall_now(request: Request) -> datetime:
     """The real instant, for security lifetimes (tokens, sessions, lock-outs): the test clock
     moves rules, validation and jobs, never who is logged in."""
-    return get_clock(request).wall_now()
+    return _clock(request).wall_now()
 
 
-def get_client_ip(request: Request) -> str | None:
+async def get_client_ip(request: Request) -> str | None:
     """The caller's address: the peer, or what a trusted proxy says it is.
 
     ``X-Forwarded-For`` was already applied (or ignored) by the proxy-headers middleware,

@@ -19,14 +19,14 @@ from sqlmodel import Session
 from api.alerts.snapshot import record_checkpoints
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
 from api.escalation.snapshot import write_and_load
-from api.models import PainLog, Patient
+from api.models import PainLog, Patient, Plan
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
 from api.plans.schemas import DecisionSummary, PlanPublic
 from api.plans.service import plan_for
 from api.plans.views import plan_public, plan_public_of
 from api.rules.advice import RED_FLAG_QUESTIONS, advice_for
-from api.rules.pipeline import LogsWritten, evaluate
+from api.rules.pipeline import Decisions, LogsWritten, evaluate
 from api.rules.settings import RuleSettings
 from api.rules.types import Tier, highest_tier
 from api.schemas import Public
@@ -80,8 +80,10 @@ def after_logs_written(
     loaded = write_and_load(session, patient, dates, now)
     decisions = evaluate(loaded.snapshot, LogsWritten(dates), now, rules)
     if not decisions.quiet:
-        evaluated = evaluate_written_logs(session, patient, logs, now, rules)
-        return Written(evaluated.triage, evaluated.flare, current_plan(session, patient))
+        evaluated = evaluate_written_logs(session, patient, logs, now, rules, decided=decisions)
+        # A pain log never creates a plan; the one the services changed is in the session already.
+        changed = session.get(Plan, loaded.plan.id) if loaded.plan is not None else None
+        return Written(evaluated.triage, evaluated.flare, plan_public(session, changed) if changed else None)
     if decisions.checkpoints_to_record:
         record_checkpoints(session, [(patient.id, o) for o in decisions.checkpoints_to_record], now)
     asked = decisions.asks_red_flags
@@ -102,12 +104,22 @@ def after_logs_written(
 
 
 def evaluate_written_logs(
-    session: Session, patient: Patient, logs: Sequence[PainLog], now: datetime, rules: RuleSettings
+    session: Session,
+    patient: Patient,
+    logs: Sequence[PainLog],
+    now: datetime,
+    rules: RuleSettings,
+    *,
+    decided: Decisions | None = None,
 ) -> Evaluated:
     """Run the rules over logs just created or changed (any number, e.g. a synced batch)."""
     ordered = sorted(logs, key=lambda log: log.log_date)
-    outcome = evaluate_pain_logs(session, patient, now, new_logs=ordered, rules=rules)
+    outcome = evaluate_pain_logs(session, patient, now, new_logs=ordered, rules=rules, decided=decided)
     flare = None
+    if outcome.pauses_plan:
+        # The plan was just paused (or there is none): the flare protocol leaves a paused plan alone.
+        triage = TriagePublic(tier=outcome.tier, advice=outcome.advice, alert_ids=list(outcome.alert_ids))
+        return Evaluated(triage=triage, flare=None)
     for log in ordered:
         check = flare_check(session, patient, log, now, rules=rules)
         if check.ask_red_flags and check.message is not None:

@@ -8,7 +8,7 @@ from pydantic import Field
 from api.activity import record_log_dates
 from api.audit import record_audit
 from api.clock import local_today
-from api.deps import CurrentPatient, CurrentUser, NowDep, PatientWriter, SessionDep, SettingsDep
+from api.deps import CurrentPatient, NowDep, PatientWriter, SessionDep, SettingsDep
 from api.errors import Problem
 from api.inputs import checked_per_item
 from api.pain_logs.evaluation import FlarePublic, after_logs_written, current_plan, replay_triage
@@ -115,8 +115,7 @@ def list_pain_logs(
 @checked_per_item("pain_logs", "exercise_sessions")
 def sync(
     body: SyncRequest,
-    user: CurrentUser,
-    patient: CurrentPatient,
+    caller: PatientWriter,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -128,4 +127,4 @@ def sync(
     endpoint would give). One bad item never rejects the batch. The rules run once over
     everything the batch changed; the most urgent triage of the batch is returned.
     """
-    return run_sync(session, user, patient, body, now, settings.rules)
+    return run_sync(session, caller.user, caller.patient, body, now, settings.rules)
