@@ -99,6 +99,7 @@ class Decisions:
 
 
 def local_date(timezone: str, now: datetime) -> date:
+    """The patient's local calendar date at ``now`` (``api.clock.local_today``, kept pure here)."""
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
