@@ -139,6 +139,27 @@ def delivery(record: dict[str, Any]) -> list[str]:
     return lines
 
 
+def triage_team(record: dict[str, Any]) -> list[str]:
+    lines = ["### Triage list against the size of the care team", "", _machine(record) + ".", ""]
+    lines += [
+        "| patients in the team | history | load before | req/s | p50 ms | p95 ms | p99 ms | non-2xx |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in record["runs"]:
+        f = r["first_page"]
+        lines.append(
+            f"| {r['patients']:,} | {r['days']} days | {r['load_before']} | {f['rps']} | {f['p50_ms']} | "
+            f"{f['p95_ms']} | {f['p99_ms']} | {f['non_2xx']} |"
+        )
+    b = record["bars"]
+    lines += [
+        "",
+        f"p95 ≤ 150 ms at every size: {_yes(b['p95_le_150ms_at_every_size'])}; largest/smallest p95 "
+        f"{record['growth_p95']} times (≤ 1.3: {_yes(b['growth_le_1.3x'])}).",
+    ]
+    return lines
+
+
 def _yes(value: bool) -> str:
     return "**met**" if value else "**missed**"
 
@@ -147,6 +168,7 @@ def main() -> int:
     sections = [
         ("ingest", ingest),
         ("triage_list", triage),
+        ("triage_team", triage_team),
         ("reminder_tick", reminder),
         ("sweep", sweep),
         ("delivery", delivery),

@@ -131,7 +131,6 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
     """Upsert checkpoint outcomes; rows whose result did not change are left as they are."""
     if not outcomes:
         return
-    table = CheckpointResult.__table__  # type: ignore[attr-defined]
     rows = {
         (pid, o.checkpoint_day): {
             "patient_id": pid,
@@ -144,6 +143,19 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
         }
         for pid, o in outcomes
     }
+    session.execute(_checkpoint_upsert(session), list(rows.values()))
+
+
+_CHECKPOINT_UPSERTS: dict[str, Any] = {}
+
+
+def _checkpoint_upsert(session: Session) -> Any:
+    """The checkpoint upsert, built once per dialect (building it cost more than running it)."""
+    dialect = session.get_bind().dialect.name
+    built = _CHECKPOINT_UPSERTS.get(dialect)
+    if built is not None:
+        return built
+    table = CheckpointResult.__table__  # type: ignore[attr-defined]
     statement = insert_for(session, table)
     changed = or_(
         table.c.classification != statement.excluded.classification,
@@ -151,20 +163,18 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
         _differs(table.c.baseline_mean, statement.excluded.baseline_mean),
         _differs(table.c.current_mean, statement.excluded.current_mean),
     )
-    session.execute(
-        statement.on_conflict_do_update(
-            index_elements=[table.c.patient_id, table.c.checkpoint_day],
-            set_={
-                "baseline_mean": statement.excluded.baseline_mean,
-                "current_mean": statement.excluded.current_mean,
-                "classification": statement.excluded.classification,
-                "ruleset_version": statement.excluded.ruleset_version,
-                "evaluated_at": statement.excluded.evaluated_at,
-            },
-            where=changed,
-        ),
-        list(rows.values()),
+    built = _CHECKPOINT_UPSERTS[dialect] = statement.on_conflict_do_update(
+        index_elements=[table.c.patient_id, table.c.checkpoint_day],
+        set_={
+            "baseline_mean": statement.excluded.baseline_mean,
+            "current_mean": statement.excluded.current_mean,
+            "classification": statement.excluded.classification,
+            "ruleset_version": statement.excluded.ruleset_version,
+            "evaluated_at": statement.excluded.evaluated_at,
+        },
+        where=changed,
     )
+    return built
 
 
 def _differs(stored: Any, new: Any) -> ColumnElement[bool]:

@@ -58,11 +58,12 @@ from api.models import (
 from api.notifications.service import enqueue_notification
 from api.plans.service import pause_plan
 from api.rules.advice import MEDICATION_REVIEW_ADVICE, Informed, advice_for, patient_advice
+from api.rules.pipeline import Decisions
 from api.rules.registry import LogHistory, history_alerts
 from api.rules.screenings import StartBackResult, start_back_alerts
 from api.rules.settings import RuleSettings
 from api.rules.triage import TriageResult, red_flag_triggers, triage
-from api.rules.types import AlertSpec, PatientProfile, RuleCode, Symptom, Tier, highest_tier
+from api.rules.types import PatientProfile, RuleCode, Symptom, Tier, highest_tier
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import checkpoint_alerts, checkpoint_outcomes, complete_through
 
@@ -96,24 +97,38 @@ class EscalationOutcome:
 
 
 def evaluate_pain_logs(
-    session: Session, patient: Patient, now: datetime, *, new_logs: Sequence[PainLog], rules: RuleSettings
+    session: Session,
+    patient: Patient,
+    now: datetime,
+    *,
+    new_logs: Sequence[PainLog],
+    rules: RuleSettings,
+    decided: Decisions | None = None,
 ) -> EscalationOutcome:
     """Escalate what the logs just created or changed (already flushed) tell us.
 
     Time-based rules are judged through the last complete day (today once today is
-    logged, else yesterday), exactly as the daily sweep judges them.
+    logged, else yesterday), exactly as the daily sweep judges them. ``decided``: the
+    pure evaluation of these logs over the patient's snapshot (``api.rules.pipeline``),
+    already made by the caller: it is acted on instead of loading and deciding again.
     """
     assert patient.id is not None
     if not new_logs:
         return EscalationOutcome(Tier.NONE, advice_for(Tier.NONE, rules), (), False)
-    profile = profile_of(patient)
-    triaged = _triage_logs(session, patient.id, profile, new_logs, rules)
-    today = local_today(patient.timezone, now)
-    days = load_pain_days(session, patient.id)
-    as_of = complete_through(today, max((d.on for d in days if d.on <= today), default=None))
-    record_checkpoints(session, [(patient.id, o) for o in checkpoint_outcomes(days, as_of, rules)], now)
-    timed: list[AlertSpec] = [*checkpoint_alerts(days, as_of, profile, rules)]
-    timed += history_alerts(LogHistory(days, today, as_of, profile, rules))  # the registry's log-history rules
+    if decided is not None:
+        triaged = list(decided.triaged)
+        to_record = decided.checkpoints_to_record
+        timed = list(decided.timed_alerts)
+    else:
+        profile = profile_of(patient)
+        triaged = _triage_logs(session, patient.id, profile, new_logs, rules)
+        today = local_today(patient.timezone, now)
+        days = load_pain_days(session, patient.id)
+        as_of = complete_through(today, max((d.on for d in days if d.on <= today), default=None))
+        to_record = tuple(checkpoint_outcomes(days, as_of, rules))
+        timed = [*checkpoint_alerts(days, as_of, profile, rules)]
+        timed += history_alerts(LogHistory(days, today, as_of, profile, rules))  # the registry's log-history rules
+    record_checkpoints(session, [(patient.id, o) for o in to_record], now)
     red_flags = [spec for result in triaged for spec in result.alerts]
     raised = raise_alerts(
         session, [(patient.id, spec) for spec in [*red_flags, *timed]], now, renew_resolved=RED_FLAG_RULES

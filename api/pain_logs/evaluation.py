@@ -16,16 +16,19 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from api.alerts.snapshot import record_checkpoints
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
-from api.models import PainLog, Patient
+from api.escalation.snapshot import write_and_load
+from api.models import PainLog, Patient, Plan
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
-from api.plans.schemas import PlanPublic
+from api.plans.schemas import DecisionSummary, PlanPublic
 from api.plans.service import plan_for
-from api.plans.views import plan_public
+from api.plans.views import plan_public, plan_public_of
 from api.rules.advice import RED_FLAG_QUESTIONS, advice_for
+from api.rules.pipeline import Decisions, LogsWritten, evaluate
 from api.rules.settings import RuleSettings
-from api.rules.types import highest_tier
+from api.rules.types import Tier, highest_tier
 from api.schemas import Public
 
 
@@ -47,13 +50,76 @@ class Evaluated:
     flare: FlarePublic | None
 
 
-def evaluate_written_logs(
+@dataclass(frozen=True, slots=True)
+class Written:
+    """The response's part of a write: triage, flare step, plan after it."""
+
+    triage: TriagePublic
+    flare: FlarePublic | None
+    plan: PlanPublic | None
+
+
+def _flare_public(message: str) -> FlarePublic:
+    questions = [RedFlagQuestion(symptom=s.value, text=t) for s, t in RED_FLAG_QUESTIONS.items()]
+    return FlarePublic(message=message, red_flag_questions=questions)
+
+
+def after_logs_written(
     session: Session, patient: Patient, logs: Sequence[PainLog], now: datetime, rules: RuleSettings
+) -> Written:
+    """Load once, decide once, save once, for logs just created or changed (already flushed).
+
+    The patient row's bookkeeping update loads the snapshot (``write_and_load``); the pure
+    ``api.rules.pipeline.evaluate`` decides; when nothing is raised, paused, reduced or
+    restored, persisting is the checkpoint outcomes that changed (one upsert, often none).
+    Anything else is applied by the escalation and flare services
+    (``evaluate_written_logs``), which act on it in this same transaction.
+    """
+    assert patient.id is not None
+    dates = tuple(log.log_date for log in logs)
+    loaded = write_and_load(session, patient, dates, now)
+    decisions = evaluate(loaded.snapshot, LogsWritten(dates), now, rules)
+    if not decisions.quiet:
+        evaluated = evaluate_written_logs(session, patient, logs, now, rules, decided=decisions)
+        # A pain log never creates a plan; the one the services changed is in the session already.
+        changed = session.get(Plan, loaded.plan.id) if loaded.plan is not None else None
+        return Written(evaluated.triage, evaluated.flare, plan_public(session, changed) if changed else None)
+    if decisions.checkpoints_to_record:
+        record_checkpoints(session, [(patient.id, o) for o in decisions.checkpoints_to_record], now)
+    asked = decisions.asks_red_flags
+    plan = None
+    if loaded.plan is not None:
+        last = loaded.last_decision
+        summary = (
+            DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
+            if last is not None
+            else None
+        )
+        plan = plan_public_of(loaded.plan, summary)
+    return Written(
+        triage=TriagePublic(tier=Tier.NONE, advice=advice_for(Tier.NONE, rules), alert_ids=[]),
+        flare=_flare_public(asked.reason) if asked is not None else None,
+        plan=plan,
+    )
+
+
+def evaluate_written_logs(
+    session: Session,
+    patient: Patient,
+    logs: Sequence[PainLog],
+    now: datetime,
+    rules: RuleSettings,
+    *,
+    decided: Decisions | None = None,
 ) -> Evaluated:
     """Run the rules over logs just created or changed (any number, e.g. a synced batch)."""
     ordered = sorted(logs, key=lambda log: log.log_date)
-    outcome = evaluate_pain_logs(session, patient, now, new_logs=ordered, rules=rules)
+    outcome = evaluate_pain_logs(session, patient, now, new_logs=ordered, rules=rules, decided=decided)
     flare = None
+    if outcome.pauses_plan:
+        # The plan was just paused (or there is none): the flare protocol leaves a paused plan alone.
+        triage = TriagePublic(tier=outcome.tier, advice=outcome.advice, alert_ids=list(outcome.alert_ids))
+        return Evaluated(triage=triage, flare=None)
     for log in ordered:
         check = flare_check(session, patient, log, now, rules=rules)
         if check.ask_red_flags and check.message is not None:

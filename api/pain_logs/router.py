@@ -8,10 +8,10 @@ from pydantic import Field
 from api.activity import record_log_dates
 from api.audit import record_audit
 from api.clock import local_today
-from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.deps import CurrentPatient, NowDep, PatientWriter, SessionDep, SettingsDep
 from api.errors import Problem
 from api.inputs import checked_per_item
-from api.pain_logs.evaluation import FlarePublic, current_plan, evaluate_written_logs, replay_triage
+from api.pain_logs.evaluation import FlarePublic, after_logs_written, current_plan, replay_triage
 from api.pain_logs.listing import pain_log_page
 from api.pain_logs.schemas import PainLogPublic, PainLogWrite, TriagePublic
 from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
@@ -51,8 +51,7 @@ class PainLogResponse(Public):
 def put_pain_log(
     log_date: IsoDate,
     body: PainLogWrite,
-    user: CurrentUser,
-    patient: CurrentPatient,
+    caller: PatientWriter,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -63,6 +62,7 @@ def put_pain_log(
     201 created; 200 updated, or unchanged for a replay (nothing written, the same triage
     returned); 409 when a newer edit (``client_updated_at``) is already stored.
     """
+    user, patient = caller.user, caller.patient
     check_log_date(log_date, local_today(patient.timezone, now), ["path", "log_date"])
     check_client_time(body, now, ["body", "client_updated_at"])
     written = upsert_pain_log(session, patient, log_date, body, now)
@@ -73,15 +73,16 @@ def put_pain_log(
             "a newer version of this log is stored; the stored log is attached",
             extra={"log": PainLogPublic.of(written.log).model_dump(mode="json", by_alias=True)},
         )
-    if written.wrote:
-        # The patient row first: every capture write locks it before alerts and the plan.
-        record_log_dates(session, patient, [log_date], now)
     flare = None
     if written.changed:
-        evaluated = evaluate_written_logs(session, patient, [written.log], now, settings.rules)
-        triage, flare = evaluated.triage, evaluated.flare
+        # One statement updates the (already locked) patient row and loads what the rules read.
+        after = after_logs_written(session, patient, [written.log], now, settings.rules)
+        triage, flare, plan = after.triage, after.flare, after.plan
     else:
+        if written.wrote:
+            record_log_dates(session, patient, [log_date], now)
         triage = replay_triage(session, patient, [written.log], now, settings.rules)
+        plan = current_plan(session, patient)
     if written.wrote:
         record_audit(
             session,
@@ -94,9 +95,7 @@ def put_pain_log(
         )
     if written.status == "created":
         response.status_code = status.HTTP_201_CREATED
-    return PainLogResponse(
-        log=PainLogPublic.of(written.log), triage=triage, plan=current_plan(session, patient), flare=flare
-    )
+    return PainLogResponse(log=PainLogPublic.of(written.log), triage=triage, plan=plan, flare=flare)
 
 
 @router.get("/me/pain-logs", response_model=Page[PainLogPublic], responses=_problems(422))
@@ -116,8 +115,7 @@ def list_pain_logs(
 @checked_per_item("pain_logs", "exercise_sessions")
 def sync(
     body: SyncRequest,
-    user: CurrentUser,
-    patient: CurrentPatient,
+    caller: PatientWriter,
     session: SessionDep,
     settings: SettingsDep,
     now: NowDep,
@@ -129,4 +127,4 @@ def sync(
     endpoint would give). One bad item never rejects the batch. The rules run once over
     everything the batch changed; the most urgent triage of the batch is returned.
     """
-    return run_sync(session, user, patient, body, now, settings.rules)
+    return run_sync(session, caller.user, caller.patient, body, now, settings.rules)

@@ -58,6 +58,20 @@ def check_client_time(body: PainLogWrite, now: datetime, loc: list[str | int]) -
         raise field_error(loc, "is more than 24 hours ahead of the server clock; check the device clock")
 
 
+CONTENT_FIELDS = (
+    "back_pain",
+    "leg_pain",
+    "interference",
+    "sleep_quality",
+    "activity_minutes",
+    "steps",
+    "flare",
+    "medications",
+    "symptoms",
+    "note",
+)
+
+
 def content_of(body: PainLogWrite) -> dict[str, Any]:
     """The log's clinical content in canonical form (sorted, de-duplicated lists)."""
     return {
@@ -77,6 +91,31 @@ def content_of(body: PainLogWrite) -> dict[str, Any]:
 def hash_content(content: dict[str, Any]) -> str:
     canonical = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_COPIED = (*CONTENT_FIELDS, "muscle_relaxant", "client_updated_at", "content_hash", "updated_at")
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert(session: Session) -> Any:
+    """The pain-log upsert, built once per dialect and executed with each write's values."""
+    dialect = session.get_bind().dialect.name
+    built = _UPSERTS.get(dialect)
+    if built is not None:
+        return built
+    table = PainLog.__table__  # type: ignore[attr-defined]
+    stmt = insert_for(session, PainLog)
+    excluded = stmt.excluded
+    built = _UPSERTS[dialect] = stmt.on_conflict_do_update(
+        index_elements=[table.c.patient_id, table.c.log_date],
+        set_={
+            **{name: excluded[name] for name in _COPIED},
+            # Evaluated on the stored row: the hash this write replaces.
+            "previous_content_hash": table.c.content_hash,
+        },
+        where=(table.c.patient_id == excluded.patient_id) & (table.c.client_updated_at < excluded.client_updated_at),
+    ).returning(PainLog)
+    return built
 
 
 def upsert_pain_log(session: Session, patient: Patient, log_date: date, body: PainLogWrite, now: datetime) -> LogWrite:
@@ -101,20 +140,7 @@ def upsert_pain_log(session: Session, patient: Patient, log_date: date, body: Pa
         "created_at": now,
         "updated_at": now,
     }
-    table = PainLog.__table__  # type: ignore[attr-defined]
-    stmt = insert_for(session, PainLog).values(**values)
-    excluded = stmt.excluded
-    copied = (*content, "muscle_relaxant", "client_updated_at", "content_hash", "updated_at")
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.patient_id, table.c.log_date],
-        set_={
-            **{name: excluded[name] for name in copied},
-            # Evaluated on the stored row: the hash this write replaces.
-            "previous_content_hash": table.c.content_hash,
-        },
-        where=(table.c.patient_id == excluded.patient_id) & (table.c.client_updated_at < excluded.client_updated_at),
-    ).returning(PainLog)
-    written = session.scalars(stmt, execution_options={"populate_existing": True}).first()
+    written = session.scalars(_upsert(session), [values], execution_options={"populate_existing": True}).first()
     if written is not None:
         if written.previous_content_hash is None:
             return LogWrite("created", written, wrote=True)

@@ -34,7 +34,7 @@ from api.errors import Problem
 from api.inputs import item_string_errors, storable
 from api.logs import error_fields
 from api.models import PainLog, Patient, User
-from api.pain_logs.evaluation import evaluate_written_logs, replay_triage, strongest
+from api.pain_logs.evaluation import after_logs_written, replay_triage, strongest
 from api.pain_logs.schemas import PainLogPublic, PainLogSyncItem, TriagePublic, WriteStatus
 from api.pain_logs.service import check_client_time, check_log_date, upsert_pain_log
 from api.rules.settings import RuleSettings
@@ -259,12 +259,13 @@ def run_sync(
     _sync_logs(session, patient, body, now, batch)
     _sync_sessions(session, patient, body, now, batch)
     triages: list[TriagePublic] = []
-    if batch.written_log_ids:
-        record_log_dates(session, patient, batch.changed.keys(), now)
+    if batch.changed:
+        # The patient row's bookkeeping, the snapshot and the rules over every changed log at once.
+        triages.append(after_logs_written(session, patient, list(batch.changed.values()), now, rules).triage)
+    elif batch.written_log_ids:
+        record_log_dates(session, patient, (), now)
     elif batch.written_sessions:
         touch_activity(session, patient, now)
-    if batch.changed:
-        triages.append(evaluate_written_logs(session, patient, list(batch.changed.values()), now, rules).triage)
     if batch.replayed:
         triages.append(replay_triage(session, patient, list(batch.replayed.values()), now, rules))
     if batch.written_log_ids or batch.written_sessions:

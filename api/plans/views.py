@@ -39,14 +39,24 @@ def _prescribed(items: Iterable[Prescribed]) -> list[PrescribedPublic]:
 
 
 def plan_public(session: Session, plan: Plan) -> PlanPublic:
-    library = get_library()
-    template = library.template(plan.template_id)
-    level = template.level(plan.level)
     last = session.exec(
         select(PlanDecision)
         .where(PlanDecision.plan_id == plan.id)
         .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
     ).first()
+    summary = (
+        DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
+        if last is not None
+        else None
+    )
+    return plan_public_of(plan, summary)
+
+
+def plan_public_of(plan: Plan, last_decision: DecisionSummary | None) -> PlanPublic:
+    """The plan's public shape from the plan and its latest decision, already loaded."""
+    library = get_library()
+    template = library.template(plan.template_id)
+    level = template.level(plan.level)
     reviewing = plan.status in (PlanStatus.ACTIVE, PlanStatus.REDUCED)
     assert plan.id is not None
     return PlanPublic(
@@ -65,11 +75,7 @@ def plan_public(session: Session, plan: Plan) -> PlanPublic:
         next_review_on=plan.next_review_on if reviewing else None,
         reduced_until=plan.reduced_until if plan.status == PlanStatus.REDUCED else None,
         education=list(level.education),
-        last_decision=DecisionSummary(
-            action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at
-        )
-        if last is not None
-        else None,
+        last_decision=last_decision,
     )
 
 

@@ -10,8 +10,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlmodel import Session, select
 
-from api.escalation.evaluation import evaluate_pain_logs
 from api.models import Alert, AuditEvent, ExerciseSession, PainLog, Patient
+from api.rules.pipeline import LogsWritten, evaluate
 from tests.capture.helpers import ME, START, day, log_body, rows, session_body
 from tests.factories import assert_field_refused, make_patient, patient_auth
 
@@ -101,11 +101,12 @@ def test_the_rules_run_once_per_batch_over_everything_it_changed(
 ) -> None:
     calls: list[list[str]] = []
 
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append([str(log.log_date) for log in kwargs["new_logs"]])
-        return evaluate_pain_logs(*args, **kwargs)
+    def counting(snapshot: Any, event: LogsWritten, *args: Any) -> Any:
+        calls.append([str(on) for on in sorted(event.dates)])
+        return evaluate(snapshot, event, *args)
 
-    monkeypatch.setattr("api.pain_logs.evaluation.evaluate_pain_logs", counting)
+    # The one pure evaluation every write makes (api.rules.pipeline), whatever it decides.
+    monkeypatch.setattr("api.pain_logs.evaluation.evaluate", counting)
     client.post(SYNC, json={"pain_logs": [item(-2), item(-5), item(-1)]}, headers=headers)
     assert calls == [[str(day(-5)), str(day(-2)), str(day(-1))]]
     client.post(SYNC, json={"pain_logs": [item(-2), item(-5, 7, at=9)]}, headers=headers)
