@@ -56,6 +56,17 @@ def test_the_admin_reports_on_the_clinic_by_risk_group(page: Page, live_server: 
     day14 = page.locator('section[data-checkpoint="14"]')
     for group in ("all", "low", "medium", "high", "not_screened"):
         expect(day14.locator(f'tr[data-group="{group}"] svg.stacked-bar')).to_be_visible()
-    expect(day14.locator('tr[data-group="high"]')).to_contain_text("< 5")
+    # The demo clinic shows every classification at day 14, none hidden as "< 5".
+    overall = day14.locator('tr[data-group="all"] svg.stacked-bar rect')
+    expect(overall).to_have_count(5)
+    classes = [overall.nth(i).get_attribute("class") for i in range(5)]
+    assert classes == [
+        "seg-improved",
+        "seg-no_meaningful_improvement",
+        "seg-worsened",
+        "seg-minimal_pain",
+        "seg-insufficient_data",
+    ]
+    expect(day14.locator('tr[data-group="not_screened"]')).to_contain_text("< 5")
     save_screenshot(page, "dashboard-outcomes-admin.png")
     assert errors == []
