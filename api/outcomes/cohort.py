@@ -92,12 +92,13 @@ def load_cohort(
         assert percent is not None  # filtered above
         odi[pid].append(OdiScore(on=at.astimezone(zones[pid]).date(), percent=percent))
     plans = {
-        pid: PlanDays(int(plan_id or 0), started_on, per_week)
+        pid: PlanDays(plan_id, started_on, per_week)
         for plan_id, pid, started_on, per_week in session.exec(
             select(col(Plan.id), col(Plan.patient_id), col(Plan.started_on), col(Plan.sessions_per_week)).where(
                 col(Plan.patient_id).in_(cohort)
             )
         ).all()
+        if plan_id is not None  # a primary key: never None once stored
     }
     today = {pid: now.astimezone(zones[pid]).date() for pid in zones}
     sessions = sessions_by_day(

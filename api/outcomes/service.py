@@ -15,7 +15,7 @@ from datetime import date, datetime
 from sqlmodel import Session
 
 from api.audit import record_audit
-from api.errors import Problem, field_error
+from api.errors import Problem, field_error, not_found
 from api.models import Clinic, Role, User
 from api.outcomes.cohort import Member, care_teams, in_scope, load_cohort
 from api.outcomes.schemas import GroupBy, OutcomeGroup, OutcomesReport
@@ -41,7 +41,7 @@ def _check(user: User, first: date, last: date, clinic_id: int | None, session: 
         if clinic_id is None:
             raise field_error(["query", "clinic_id"], "an administrator names the clinic to report on")
         if session.get(Clinic, clinic_id) is None:
-            raise Problem(404, "not_found", "clinic not found")
+            raise not_found("clinic")
     elif user.role == Role.CLINICIAN:
         if clinic_id is not None:
             raise field_error(["query", "clinic_id"], "a clinician's report covers their own patients: leave it out")
