@@ -39,6 +39,7 @@ from api.observability.exposition import mark_process_dead
 from api.observability.metrics import instrument_pool, release_pool
 from api.observability.tracing import instrument_app, provider_from_env
 from api.openapi import finish_openapi, operation_id
+from api.outcomes.router import router as outcomes_router
 from api.pain_logs.router import router as pain_logs_router
 from api.patients.router import router as patients_router
 from api.plans.clinician_router import router as plan_clinician_router
@@ -131,6 +132,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         patients_router,
         clinicians_router,
         clinician_patients_router,
+        outcomes_router,
         exports_router,
         identifier_router,
         admin_router,

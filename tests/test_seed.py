@@ -1,6 +1,6 @@
 """``backstep seed-demo`` on a scratch database: every tier, rule and plan decision is there.
 
-One test (the seed replays some 500 patient-days through the services): seeded once, checked
+One test (the seed replays some 750 patient-days through the services): seeded once, checked
 in the database, then through the API a physiotherapist uses.
 """
 
@@ -13,7 +13,7 @@ from sqlmodel import Session, col, select
 from api.config import Settings
 from api.models import Alert, AlertStatus, CareTeamMember, Patient, PlanDecision, User
 from api.rules.types import PlanAction, RuleCode, Tier
-from api.seed import ADMIN_EMAIL, CLINICIAN_PASSWORD, DEMO_DOMAIN, demo_logins, seed_demo
+from api.seed import ADMIN_EMAIL, ADMIN_PASSWORD, CLINICIAN_PASSWORD, DEMO_DOMAIN, demo_logins, seed_demo
 
 
 def test_the_demo_clinic_shows_every_rule(settings: Settings, client: TestClient, session: Session) -> None:
@@ -22,12 +22,12 @@ def test_the_demo_clinic_shows_every_rule(settings: Settings, client: TestClient
     assert any(ADMIN_EMAIL in line for line in output)
 
     patients = session.exec(select(Patient)).all()
-    assert len(patients) == 20
+    assert len(patients) == 36
     assert len({p.timezone for p in patients}) >= 5
     teams = session.exec(
         select(CareTeamMember.clinician_id, func.count()).group_by(col(CareTeamMember.clinician_id))
     ).all()
-    assert sorted(n for _, n in teams) == [10, 10]
+    assert sorted(n for _, n in teams) == [10, 10, 16]
 
     alerts = session.exec(select(Alert)).all()
     assert {a.rule for a in alerts} == {str(code) for code in RuleCode}
@@ -46,8 +46,8 @@ def test_the_demo_clinic_shows_every_rule(settings: Settings, client: TestClient
     again = list(seed_demo(settings))
     assert again[0] == "demo clinic already present"
     session.rollback()
-    assert len(session.exec(select(Patient)).all()) == 20
-    assert len(demo_logins()) == 23 and all(login.email.endswith(DEMO_DOMAIN) for login in demo_logins())
+    assert len(session.exec(select(Patient)).all()) == 36
+    assert len(demo_logins()) == 40 and all(login.email.endswith(DEMO_DOMAIN) for login in demo_logins())
 
     # The first physiotherapist's triage list opens on the emergency, then the urgent ones.
     session.rollback()
@@ -60,4 +60,15 @@ def test_the_demo_clinic_shows_every_rule(settings: Settings, client: TestClient
     classifications = {r["classification"] for r in rows}
     assert {"improved", "worsened", "no_meaningful_improvement", "minimal_pain"} <= classifications
     emails = session.exec(select(User.email).where(col(User.email).endswith(DEMO_DOMAIN))).all()
-    assert len(emails) == 23
+    assert len(emails) == 40
+
+    # The clinic's outcomes page shows every classification at day 14 (5 patients or more each).
+    admin = client.post("/api/v1/auth/login", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}).json()
+    clinic_id = session.exec(select(Patient.clinic_id)).first()
+    report = client.get(
+        "/api/v1/clinician/outcomes",
+        headers={"Authorization": f"Bearer {admin['access_token']}"},
+        params={"from": "2000-01-01", "to": "2100-12-31", "clinic_id": clinic_id},
+    ).json()
+    day14 = report["overall"]["checkpoints"][0]["classifications"]
+    assert all(not cell["suppressed"] and cell["count"] >= 5 for cell in day14.values()), day14

@@ -20,7 +20,7 @@ from api.audit import record_audit, record_audit_for_patients
 from api.clinicians.invites import new_invite, shown_code
 from api.clinicians.triage import triage_page
 from api.clinicians.unread import with_unread_messages
-from api.dashboard import auth_routes, queue
+from api.dashboard import auth_routes, outcomes, queue
 from api.dashboard.access import (
     ADMIN_HOME,
     LOGIN,
@@ -287,6 +287,7 @@ def install_dashboard(app: FastAPI) -> None:
     app.include_router(auth_routes.router)
     app.include_router(router)
     app.include_router(queue.router)  # the admins' unassigned-patients queue
+    app.include_router(outcomes.router)  # clinicians' and admins' outcomes report
     app.mount("/dashboard/static", StaticFiles(directory=STATIC), name="dashboard-static")
     app.add_middleware(DashboardHeadersMiddleware)
 

@@ -1,6 +1,6 @@
 """Every demo patient's FHIR export, checked as an EHR integrator would (tests/exports/integrator.py).
 
-The demo clinic (``backstep seed-demo``: 20 patients, every rule, tier, alert status and
+The demo clinic (``backstep seed-demo``: 36 patients, every rule, tier, alert status and
 plan decision) is seeded once per database; each patient is exported through the API by
 their physiotherapist, as a ``collection`` and as a ``transaction``, and each Bundle must
 validate against the official HL7 FHIR JSON Schema with 0 errors, round-trip through
@@ -67,7 +67,7 @@ def test_every_demo_patient_exports_a_bundle_an_ehr_can_import(settings: Setting
     lines = list(seed_demo(settings))  # a generator: the clinic is seeded as it is consumed
     assert lines[0] == "demo clinic created"
     collections = _exports(client, "collection")
-    assert len(collections) == 20
+    assert len(collections) == 36
 
     kinds = Counter(e["resource"]["resourceType"] for b in collections.values() for e in b["entry"])
     assert set(kinds) == {

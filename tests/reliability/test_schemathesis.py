@@ -115,6 +115,9 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
         return "a message of only spaces or line breaks is refused: it says nothing"
     if case.path in MESSAGE_PATHS and "up_to_id" in body:
         return "up_to_id must name a message of this conversation"
+    query = case.query or {}
+    if case.path in OUTCOMES and ("clinic_id" in query or str(query.get("from")) > str(query.get("to"))):
+        return "a period runs forward (`from` <= `to`), and a clinician's report is of their own patients (no clinic)"
     if _integral_float(case.body):
         return "integers are strict on purpose (1.0 is refused), where JSON Schema counts 1.0 as an integer"
     return None
@@ -127,6 +130,7 @@ MESSAGE_PATHS = {
     "/api/v1/clinician/patients/{patient_id}/messages",
     "/api/v1/clinician/patients/{patient_id}/messages/read",
 }
+OUTCOMES = {"/api/v1/clinician/outcomes", "/api/v1/clinician/outcomes.csv"}
 # A second factor is a TOTP code or a recovery code (api/auth/mfa.py), never both or neither.
 ONE_FACTOR = {"/api/v1/auth/login/mfa", "/api/v1/me/mfa/totp"}
 
