@@ -10,11 +10,13 @@ from sqlmodel import Session, col, func, select
 from api.clock import local_today
 from api.errors import Problem, field_error
 from api.exercises.schemas import PrescribedPublic
+from api.i18n import DEFAULT_LOCALE, render, translate_stored
 from api.models import ExerciseSession, Patient, Plan, PlanDecision, PlanStatus
 from api.pagination import Keyset
 from api.plans.schemas import DecisionSummary, PlanDecisionPublic, PlanPublic, PlanTodayPublic
 from api.plans.service import plan_for
 from api.rules.progression import planned_weekdays
+from api.rules.text import Msg
 from api.schemas import Page
 from exercise_library import Prescribed, get_library
 
@@ -38,7 +40,8 @@ def _prescribed(items: Iterable[Prescribed]) -> list[PrescribedPublic]:
     return [PrescribedPublic.model_validate(p) for p in items]
 
 
-def plan_public(session: Session, plan: Plan) -> PlanPublic:
+def plan_public(session: Session, plan: Plan, locale: str = DEFAULT_LOCALE) -> PlanPublic:
+    """The plan; reasons and texts in ``locale`` (the patient's own; clinicians read English)."""
     library = get_library()
     template = library.template(plan.template_id)
     level = template.level(plan.level)
@@ -66,7 +69,10 @@ def plan_public(session: Session, plan: Plan) -> PlanPublic:
         reduced_until=plan.reduced_until if plan.status == PlanStatus.REDUCED else None,
         education=list(level.education),
         last_decision=DecisionSummary(
-            action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at
+            action=last.action,
+            reasons=[translate_stored(r, locale) for r in last.reasons],
+            actor=last.actor_type,
+            decided_at=last.decided_at,
         )
         if last is not None
         else None,
@@ -98,26 +104,28 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
             if library.exercise(p.exercise_id).category in PAUSED_CATEGORIES
         ]
         walking, planned = None, False
-        message = (
+        message: str = Msg(
             "Your exercise plan is paused until your physiotherapist has reviewed it. Follow the advice you were given."
         )
     elif status == PlanStatus.REDUCED:
         items = list(library.reduced_prescription(plan.template_id, plan.level))
         if reduced_until is not None and today > reduced_until:
-            message = (
+            message = Msg(
                 "Log today's pain to check whether your flare-up has settled. Until then, keep to the lighter plan."
             )
         else:
-            until = reduced_until.isoformat() if reduced_until else "your next log"
-            message = f"Flare-up: a lighter plan until {until}. Do not stop: keep walking and moving gently."
+            until = reduced_until if reduced_until else Msg("your next log")
+            message = Msg(
+                "Flare-up: a lighter plan until {until}. Do not stop: keep walking and moving gently.", until=until
+            )
     else:
         items = list(library.prescription(plan.template_id, plan.level))
         if status == PlanStatus.COMPLETED:
-            message = "Plan complete: keep going with this routine. Staying active helps."
+            message = Msg("Plan complete: keep going with this routine. Staying active helps.")
         elif planned:
-            message = "Today is an exercise day."
+            message = Msg("Today is an exercise day.")
         else:
-            message = "Rest day from the exercises: keep up your daily walk."
+            message = Msg("Rest day from the exercises: keep up your daily walk.")
     assert plan.id is not None
     return PlanTodayPublic(
         date=today,
@@ -132,12 +140,14 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
         reduced_until=reduced_until,
         exercises=_prescribed(items),
         walking_minutes_target=walking,
-        message=message,
+        message=render(message, patient.locale),
     )
 
 
-def history_page(session: Session, patient_id: int, limit: int, cursor: str | None) -> Page[PlanDecisionPublic]:
-    """Every decision on the patient's plan, newest first."""
+def history_page(
+    session: Session, patient_id: int, limit: int, cursor: str | None, locale: str = DEFAULT_LOCALE
+) -> Page[PlanDecisionPublic]:
+    """Every decision on the patient's plan, newest first (reasons in ``locale``)."""
     keyset = Keyset(cursor, limit, at=datetime, id=int)
     query = (
         select(PlanDecision)
@@ -154,4 +164,7 @@ def history_page(session: Session, patient_id: int, limit: int, cursor: str | No
             | ((col(PlanDecision.decided_at) == at) & (col(PlanDecision.id) < last_id))
         )
     rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"at": r.decided_at.isoformat(), "id": r.id})
-    return Page[PlanDecisionPublic](items=[PlanDecisionPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items = [PlanDecisionPublic.model_validate(r) for r in rows]
+    for item in items:
+        item.reasons = [translate_stored(reason, locale) for reason in item.reasons]
+    return Page[PlanDecisionPublic](items=items, next_cursor=next_cursor)
