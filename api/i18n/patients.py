@@ -9,7 +9,7 @@ from sqlmodel import Session, col, select
 from api.i18n.countries import country_of_locale, rules_for_country
 from api.i18n.locales import DEFAULT_LOCALE
 from api.i18n.render import render
-from api.models import Clinic, Patient
+from api.models import Clinic, Patient, User
 from api.rules.settings import RuleSettings
 
 
@@ -39,3 +39,9 @@ def user_locales(session: Session, user_ids: Iterable[int]) -> dict[int, str]:
         return {}
     rows = session.exec(select(Patient.user_id, Patient.locale).where(col(Patient.user_id).in_(ids))).all()
     return dict(rows)
+
+
+def locale_of_user(session: Session, user: User) -> str:
+    """A patient's locale; staff read the library and questionnaires in English."""
+    found = session.exec(select(Patient.locale).where(Patient.user_id == user.id)).first()
+    return found or DEFAULT_LOCALE

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
@@ -109,28 +110,32 @@ def _parsed(value: str) -> object:
     return value
 
 
-def _stored_params(groups: dict[str, str], locale: str) -> dict[str, str] | None:
-    """Each matched parameter in ``locale``: a number or date, or itself a stored message; else None."""
+def _stored_params(groups: dict[str, str], locale: str, glossary: Mapping[str, str]) -> dict[str, str] | None:
+    """Each parameter in ``locale``: a number or date, a glossary name, or a stored message; else None."""
     rendered = {}
     for name, value in groups.items():
         parsed = _parsed(value)
         if isinstance(parsed, Decimal | date):
             rendered[name] = format_param(parsed, locale)
             continue
-        inner = translate_stored(value, locale)
+        if value in glossary:
+            rendered[name] = glossary[value]
+            continue
+        inner = translate_stored(value, locale, glossary)
         if inner == value:
             return None
         rendered[name] = inner
     return rendered
 
 
-def translate_stored(text: str, locale: str) -> str:
+def translate_stored(text: str, locale: str, glossary: Mapping[str, str] | None = None) -> str:
     """An English text stored earlier (a plan decision's reason) in ``locale``.
 
     Plan reasons are stored in English, as the clinician reads them; for the patient they
     are matched back to their catalogue message (numbers and dates re-read as such and
-    formatted for the locale). Text that is no catalogue message (a clinician's own
-    words) is shown as written.
+    formatted for the locale; names of the exercise library through ``glossary``, English
+    name to local name). Text that is no catalogue message (a clinician's own words) is
+    shown as written.
     """
     if locale == DEFAULT_LOCALE:
         return text
@@ -140,7 +145,7 @@ def translate_stored(text: str, locale: str) -> str:
     for pattern, msgid in _patterns(locale):
         match = pattern.match(text)
         if match is not None:
-            rendered = _stored_params(match.groupdict(), locale)
+            rendered = _stored_params(match.groupdict(), locale, glossary or {})
             if rendered is not None:
                 return table[msgid].format(**rendered)
     return text

@@ -82,4 +82,4 @@ def strongest(triages: Sequence[TriagePublic], rules: RuleSettings) -> TriagePub
 def current_plan(session: Session, patient: Patient) -> PlanPublic | None:
     assert patient.id is not None
     plan = plan_for(session, patient.id)
-    return plan_public(session, plan) if plan is not None else None
+    return plan_public(session, plan, patient.locale) if plan is not None else None

@@ -12,6 +12,7 @@ from datetime import datetime
 
 from sqlmodel import Session
 
+from api.i18n import DEFAULT_LOCALE
 from api.models import NotificationKind, Patient, Plan, PlanDecision
 from api.notifications.service import NotificationDraft, enqueue_notifications
 from api.rules.text import Msg
@@ -19,31 +20,37 @@ from api.rules.types import PlanAction
 from exercise_library import get_library
 
 
-def _level_words(plan: Plan) -> Msg:
+def _level_words(plan: Plan, locale: str) -> Msg:
     try:
-        name = get_library().level_name(plan.template_id, plan.level)
+        name = get_library().in_locale(locale).level_name(plan.template_id, plan.level)
     except KeyError:
         return Msg("level {level}", level=plan.level)
     return Msg("level {level} ({name})", level=plan.level, name=name)
 
 
-def _template_name(plan: Plan) -> str:
+def _template_name(plan: Plan, locale: str) -> str:
     try:
-        return get_library().template(plan.template_id).name
+        return get_library().in_locale(locale).template(plan.template_id).name
     except KeyError:
         return Msg("your exercise plan")
 
 
-def message_for(plan: Plan, action: PlanAction, *, new_plan: bool, by_clinician: bool) -> tuple[Msg, Msg] | None:
-    """Title and body for the patient about ``plan`` after ``action``; None when not worth a message."""
-    level = _level_words(plan)
+def message_for(
+    plan: Plan, action: PlanAction, *, new_plan: bool, by_clinician: bool, locale: str = DEFAULT_LOCALE
+) -> tuple[Msg, Msg] | None:
+    """Title and body for the patient about ``plan`` after ``action``; None when not worth a message.
+
+    Catalogue messages, rendered in the patient's locale when written; the plan and level
+    names they quote come from the library in ``locale``.
+    """
+    level = _level_words(plan, locale)
     if action is PlanAction.ASSIGN:
         if new_plan:
             return Msg("Your exercise plan is ready"), Msg(
-                "{plan}: you start at {level}.", plan=_template_name(plan), level=level
+                "{plan}: you start at {level}.", plan=_template_name(plan, locale), level=level
             )
         return Msg("Your exercise plan has changed"), Msg(
-            "Your plan is now {plan}, starting at {level}.", plan=_template_name(plan), level=level
+            "Your plan is now {plan}, starting at {level}.", plan=_template_name(plan, locale), level=level
         )
     if action is PlanAction.PROGRESS:
         return Msg("Moving up a level"), Msg(
@@ -97,9 +104,10 @@ def draft_for(
     action: PlanAction,
     new_plan: bool = False,
     by_clinician: bool = False,
+    locale: str = DEFAULT_LOCALE,
 ) -> NotificationDraft | None:
     """The ``plan_change`` message for a decision (once per decision: keyed by its id)."""
-    message = message_for(plan, action, new_plan=new_plan, by_clinician=by_clinician)
+    message = message_for(plan, action, new_plan=new_plan, by_clinician=by_clinician, locale=locale)
     if message is None:
         return None
     title, body = message
@@ -126,6 +134,7 @@ def notify_decision(session: Session, plan: Plan, decision: PlanDecision, now: d
         action=PlanAction(decision.action),
         new_plan=decision.from_level is None,
         by_clinician=decision.actor_type == "clinician",
+        locale=patient.locale,
     )
     if draft is not None:
         enqueue_notifications(session, [draft], now)

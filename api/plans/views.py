@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from types import MappingProxyType
 
 from sqlmodel import Session, col, func, select
 
@@ -26,6 +28,18 @@ from exercise_library import Prescribed, get_library
 PAUSED_CATEGORIES = frozenset({"relaxation"})
 
 
+@cache
+def library_glossary(locale: str) -> Mapping[str, str]:
+    """English plan, level and exercise names to their names in ``locale`` (for stored reasons)."""
+    english, local = get_library(), get_library().in_locale(locale)
+    names = {e.name: local.exercises[e.id].name for e in english.exercises.values()}
+    for template in english.templates.values():
+        here = local.templates[template.id]
+        names[template.name] = here.name
+        names.update({level.name: here.level(level.number).name for level in template.levels})
+    return MappingProxyType(names)
+
+
 def require_patient_plan(session: Session, patient: Patient) -> Plan:
     assert patient.id is not None
     plan = plan_for(session, patient.id)
@@ -42,7 +56,7 @@ def _prescribed(items: Iterable[Prescribed]) -> list[PrescribedPublic]:
 
 def plan_public(session: Session, plan: Plan, locale: str = DEFAULT_LOCALE) -> PlanPublic:
     """The plan; reasons and texts in ``locale`` (the patient's own; clinicians read English)."""
-    library = get_library()
+    library = get_library().in_locale(locale)
     template = library.template(plan.template_id)
     level = template.level(plan.level)
     last = session.exec(
@@ -70,7 +84,7 @@ def plan_public(session: Session, plan: Plan, locale: str = DEFAULT_LOCALE) -> P
         education=list(level.education),
         last_decision=DecisionSummary(
             action=last.action,
-            reasons=[translate_stored(r, locale) for r in last.reasons],
+            reasons=[translate_stored(r, locale, library_glossary(locale)) for r in last.reasons],
             actor=last.actor_type,
             decided_at=last.decided_at,
         )
@@ -85,7 +99,7 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
     active/completed: the level's prescription · reduced (flare): the lighter
     prescription, walking continues · paused: relaxation items only, no walking target.
     """
-    library = get_library()
+    library = get_library().in_locale(patient.locale)
     today = local_today(patient.timezone, now)
     done = session.exec(
         select(func.count())
@@ -166,5 +180,5 @@ def history_page(
     rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"at": r.decided_at.isoformat(), "id": r.id})
     items = [PlanDecisionPublic.model_validate(r) for r in rows]
     for item in items:
-        item.reasons = [translate_stored(reason, locale) for reason in item.reasons]
+        item.reasons = [translate_stored(reason, locale, library_glossary(locale)) for reason in item.reasons]
     return Page[PlanDecisionPublic](items=items, next_cursor=next_cursor)

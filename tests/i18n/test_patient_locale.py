@@ -55,6 +55,7 @@ def test_a_german_patient_in_a_german_clinic_reporting_bladder_change_is_told_in
     code = _clinician_invite(client, admin, app, clinic["id"])
     registered = _register(client, invite_code=code, headers={"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"})
     assert registered.status_code == 201, registered.text
+    assert registered.json()["care_team"]["message"].startswith("Anna begleitet Ihren Fortschritt in Backstep")
     headers = _patient_headers(app, session, registered.json()["id"])
     assert client.get(f"{API}/me", headers=headers).json()["patient"]["locale"] == "de-DE"
 
@@ -179,3 +180,18 @@ def test_a_clinic_country_must_have_known_emergency_numbers(client: TestClient, 
     assert session.exec(select(Clinic)).first() is None
     us = _clinic(client, admin, country="US")
     assert (us["country"], us["default_locale"]) == ("US", "en-GB")
+
+
+def test_a_refusal_says_which_fields_in_the_language_asked_for(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    registered = _register(client, locale="es-ES")
+    headers = _patient_headers(app, session, registered.json()["id"])
+    spanish = client.patch(f"{API}/me", json={"locale": "xx"}, headers={**headers, "Accept-Language": "es-ES"})
+    assert_field_refused(spanish, ["body", "locale"])
+    assert spanish.json()["detail"] == "campos no válidos: body.locale"
+    # A refusal raised by a service (not by request parsing) is worded the same way.
+    future = client.patch(f"{API}/me", json={"birth_year": 2100}, headers={**headers, "Accept-Language": "fr"})
+    assert future.json()["detail"] == "champs non valides : body.birth_year"
+    english = client.patch(f"{API}/me", json={"locale": "xx"}, headers=headers)
+    assert english.json()["detail"] == "invalid fields: body.locale"
