@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
+from api.i18n import render
 from api.models import PainLog, Patient
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
@@ -57,8 +58,10 @@ def evaluate_written_logs(
     for log in ordered:
         check = flare_check(session, patient, log, now, rules=rules)
         if check.ask_red_flags and check.message is not None:
-            questions = [RedFlagQuestion(symptom=s.value, text=t) for s, t in RED_FLAG_QUESTIONS.items()]
-            flare = FlarePublic(message=check.message, red_flag_questions=questions)
+            questions = [
+                RedFlagQuestion(symptom=s.value, text=render(t, patient.locale)) for s, t in RED_FLAG_QUESTIONS.items()
+            ]
+            flare = FlarePublic(message=render(check.message, patient.locale), red_flag_questions=questions)
     triage = TriagePublic(tier=outcome.tier, advice=outcome.advice, alert_ids=list(outcome.alert_ids))
     return Evaluated(triage=triage, flare=flare)
 

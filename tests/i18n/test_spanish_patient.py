@@ -107,3 +107,25 @@ def test_the_questionnaires_for_a_spanish_patient(client: TestClient, app: FastA
     for instrument in ("start_back", "odi"):  # no validated translation shipped: English, with a note
         assert by_id[instrument]["locale"] == "en-GB"
         assert by_id[instrument]["note"].startswith("Este cuestionario se muestra en inglés")
+
+
+def test_a_spanish_patient_logging_a_flare_reads_the_flare_advice_in_spanish(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    patient = _spanish(session, make_patient(session, app, make_clinician(session, app)))
+    log_days(session, patient, START - WEEK, [3] * 7)
+    assign(app, patient, "medium")
+    on = START + timedelta(days=1)
+    now = at_local(on, hour=12)
+    set_clock(app, session, now)
+    body = {"back_pain": 7, "flare": True, "client_updated_at": now.isoformat()}
+    response = client.put(f"/api/v1/me/pain-logs/{on}", json=body, headers=patient_auth(session, app, patient))
+    assert response.status_code in (200, 201), response.text
+    flare = response.json()["flare"]
+    assert flare["message"] == "crisis de dolor: plan más suave hasta el 4 de marzo de 2026"
+    assert flare["red_flag_questions"][0]["text"].startswith("¿Nota adormecimiento u hormigueo")
+    today = client.get("/api/v1/me/plan/today", headers=patient_auth(session, app, patient)).json()
+    assert today["message"] == (
+        "Crisis de dolor: un plan más suave hasta el 4 de marzo de 2026. "
+        "No lo deje: siga caminando y moviéndose con suavidad."
+    )
