@@ -21,7 +21,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from api.db_errors import conflict_of, is_busy, unique_violation
+from api.i18n import DEFAULT_LOCALE, negotiate_locale, render
 from api.request_context import current_request_id
+from api.rules.text import Msg
 
 PROBLEM_JSON = "application/problem+json"
 PROBLEM_BASE = "https://backstep.app/problems/"
@@ -150,16 +152,33 @@ def _string_values(mapping: dict[Any, Any]) -> set[str]:
     return {v for v in mapping.values() if isinstance(v, str)}
 
 
-async def _handle_problem(_request: Request, exc: Exception) -> JSONResponse:
+_INVALID_FIELDS = "invalid fields: "
+
+
+def _in_their_language(problem: Problem, request: Request) -> Problem:
+    """A 422's ``detail`` in the language ``Accept-Language`` asks for (a shipped locale), else English.
+
+    The field paths and ``errors`` stay as they are: they name the request, not the person.
+    """
+    if problem.status == 422 and problem.detail.startswith(_INVALID_FIELDS):
+        locale = negotiate_locale(request.headers.get("accept-language"))
+        if locale is not None and locale != DEFAULT_LOCALE:
+            fields = problem.detail[len(_INVALID_FIELDS) :]
+            problem.detail = render(Msg("invalid fields: {fields}", fields=fields), locale)
+    return problem
+
+
+async def _handle_problem(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, Problem)
-    return problem_response(exc)
+    return problem_response(_in_their_language(exc, request))
 
 
-async def _handle_validation(_request: Request, exc: Exception) -> JSONResponse:
+async def _handle_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
     errors = _validation_errors(exc)
     fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in errors)
-    return problem_response(Problem(422, "validation_error", f"invalid fields: {fields}", errors=errors))
+    problem = Problem(422, "validation_error", f"{_INVALID_FIELDS}{fields}", errors=errors)
+    return problem_response(_in_their_language(problem, request))
 
 
 async def _handle_http(request: Request, exc: Exception) -> JSONResponse:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 
 from exercise_library.schema import Exercise, Instrument, PlanExercise, PlanTemplate
 
@@ -65,6 +66,12 @@ class Library:
     exercises: Mapping[str, Exercise]
     templates: Mapping[str, PlanTemplate]
     instruments: Mapping[str, Instrument]
+    # The same library with every patient-facing text in another locale (BCP 47), by locale.
+    translations: Mapping[str, Library] = field(default_factory=lambda: MappingProxyType({}))
+
+    def in_locale(self, locale: str) -> Library:
+        """This library with its texts in ``locale`` (names, instructions, plan levels); itself for English."""
+        return self.translations.get(locale, self)
 
     def exercise(self, exercise_id: str) -> Exercise:
         try:

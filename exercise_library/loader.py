@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, TypeVar
@@ -23,9 +23,14 @@ from exercise_library.schema import (
     ExerciseFile,
     Instrument,
     PlanTemplate,
+    TranslationFile,
 )
 
-__all__ = ["DEFAULT_ROOT", "get_library", "load_library"]
+__all__ = ["DEFAULT_ROOT", "SHIPPED_LOCALES", "get_library", "load_library"]
+
+# Locales whose every exercise and plan text must exist (English is the source itself):
+# a missing or extra text for one of them is a load error.
+SHIPPED_LOCALES: tuple[str, ...] = ("de-DE", "es-ES", "fr-FR")
 
 DEFAULT_ROOT = Path(__file__).resolve().parent / "data"
 
@@ -163,13 +168,38 @@ def load_library(root: Path | None = None) -> Library:
     _check_instruments(loader, instrument_files)
     if loader.problems:
         raise LibraryError(loader.problems)
+    # The shipped data must carry every shipped locale; a test library only those it has.
+    translation_files = (
+        loader.parse_all("translations", TranslationFile)
+        if root is None or (loader.root / "translations").is_dir() or loader.root == DEFAULT_ROOT
+        else []
+    )
+    if loader.problems:
+        raise LibraryError(loader.problems)
+    required = SHIPPED_LOCALES if translation_files or root is None or loader.root == DEFAULT_ROOT else ()
+    translated = _translate(loader, translation_files, exercises, templates, required)
+    if loader.problems:
+        raise LibraryError(loader.problems)
     # Stable, meaningful listing order for the API: by category, then by risk group.
     ordered_exercises = sorted(exercises.values(), key=lambda e: CATEGORIES.index(e.category))
     ordered_templates = sorted(templates.values(), key=lambda t: RISK_GROUPS.index(t.risk_group))
-    return Library(
+    english = Library(
         exercises=MappingProxyType({e.id: e for e in ordered_exercises}),
         templates=MappingProxyType({t.id: t for t in ordered_templates}),
         instruments=MappingProxyType(instruments),
+    )
+    return replace(
+        english,
+        translations=MappingProxyType(
+            {
+                locale: replace(
+                    english,
+                    exercises=MappingProxyType({e.id: local_exercises[e.id] for e in ordered_exercises}),
+                    templates=MappingProxyType({t.id: local_templates[t.id] for t in ordered_templates}),
+                )
+                for locale, (local_exercises, local_templates) in translated.items()
+            }
+        ),
     )
 
 
@@ -272,3 +302,77 @@ def _check_instruments(loader: _Loader, files: list[tuple[Instrument, _Source]])
                     + (f" (q9 options {', '.join(Q9_OPTIONS)})" if instrument_id == "start_back" else ""),
                 )
             )
+
+
+def _translate(
+    loader: _Loader,
+    files: list[tuple[TranslationFile, _Source]],
+    exercises: dict[str, Exercise],
+    templates: dict[str, PlanTemplate],
+    required: Sequence[str],
+) -> dict[str, tuple[dict[str, Exercise], dict[str, PlanTemplate]]]:
+    """Every exercise and plan template in each locale, checked text for text against the English.
+
+    A locale of ``required`` without a file, an exercise or template without its text, a
+    text for an unknown id, or a list of another length than the English (one sentence
+    left out or added) is a problem naming the file.
+    """
+    found: dict[str, tuple[dict[str, Exercise], dict[str, PlanTemplate]]] = {}
+    for texts, source in files:
+        locale = texts.locale
+        if locale not in required:
+            loader.problems.append(
+                source.at(("locale",), f"{locale!r} is not a shipped locale ({', '.join(required)})")
+            )
+            continue
+        if locale in found:
+            loader.problems.append(source.at(("locale",), f"a second file for {locale!r}"))
+            continue
+        local_exercises: dict[str, Exercise] = {}
+        for exercise_id in sorted(set(texts.exercises) - set(exercises)):
+            loader.problems.append(source.at(("exercises", exercise_id), "is not a known exercise"))
+        for exercise_id, exercise in exercises.items():
+            text = texts.exercises.get(exercise_id)
+            if text is None:
+                loader.problems.append(source.at(("exercises",), f"no {locale} text for exercise {exercise_id!r}"))
+                continue
+            for name in ("instructions", "contraindications", "equipment"):
+                theirs, ours = getattr(text, name), getattr(exercise, name)
+                if len(theirs) != len(ours):
+                    loader.problems.append(
+                        source.at(("exercises", exercise_id, name), f"has {len(theirs)} items, the English {len(ours)}")
+                    )
+            local_exercises[exercise_id] = exercise.model_copy(update=text.model_dump())
+        local_templates: dict[str, PlanTemplate] = {}
+        for template_id in sorted(set(texts.plans) - set(templates)):
+            loader.problems.append(source.at(("plans", template_id), "is not a known plan template"))
+        for template_id, template in templates.items():
+            plan = texts.plans.get(template_id)
+            if plan is None:
+                loader.problems.append(source.at(("plans",), f"no {locale} text for plan template {template_id!r}"))
+                continue
+            numbers = [level.number for level in template.levels]
+            if sorted(plan.levels) != numbers:
+                loader.problems.append(
+                    source.at(("plans", template_id, "levels"), f"levels {sorted(plan.levels)}, the English {numbers}")
+                )
+                continue
+            levels = []
+            for level in template.levels:
+                local = plan.levels[level.number]
+                if len(local.education) != len(level.education):
+                    loader.problems.append(
+                        source.at(
+                            ("plans", template_id, "levels", level.number, "education"),
+                            f"has {len(local.education)} items, the English {len(level.education)}",
+                        )
+                    )
+                levels.append(level.model_copy(update={"name": local.name, "education": local.education}))
+            local_templates[template_id] = template.model_copy(
+                update={"name": plan.name, "description": plan.description, "levels": tuple(levels)}
+            )
+        found[locale] = (local_exercises, local_templates)
+    for locale in required:
+        if locale not in found and not any(texts.locale == locale for texts, _ in files):
+            loader.problems.append(f"{loader.display(loader.root / 'translations')}/: no file for locale {locale!r}")
+    return found

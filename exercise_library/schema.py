@@ -30,14 +30,18 @@ __all__ = [
     "Dosage",
     "Exercise",
     "ExerciseFile",
+    "ExerciseText",
     "Instrument",
     "InstrumentItem",
     "InstrumentOption",
     "Phase",
     "PlanExercise",
     "PlanLevel",
+    "PlanLevelText",
     "PlanTemplate",
+    "PlanTemplateText",
     "RiskGroup",
+    "TranslationFile",
 ]
 
 T = TypeVar("T")
@@ -247,3 +251,34 @@ class Instrument(StrictModel):
     def _unique_items(cls, items: tuple[InstrumentItem, ...]) -> tuple[InstrumentItem, ...]:
         _unique(tuple(item.id for item in items))
         return items
+
+
+# --- per-locale text -------------------------------------------------------------------
+# A translation file carries, for one locale, every patient-facing text of the library:
+# the same fields and the same number of list items as the English source, so a missing
+# or extra sentence is a load error, never a silently English line.
+
+
+class ExerciseText(StrictModel):
+    name: ShortText
+    summary: Text
+    instructions: Seq[Text] = Field(min_length=2)
+    contraindications: Seq[Text] = Field(min_length=1)
+    equipment: Seq[ShortText] = ()
+
+
+class PlanLevelText(StrictModel):
+    name: ShortText
+    education: Seq[Text] = ()
+
+
+class PlanTemplateText(StrictModel):
+    name: ShortText
+    description: Text
+    levels: dict[Annotated[int, Field(ge=1, le=20)], PlanLevelText] = Field(min_length=1)
+
+
+class TranslationFile(StrictModel):
+    locale: Annotated[str, Field(pattern=r"^[a-z]{2}-[A-Z]{2}$")]
+    exercises: dict[KebabId, ExerciseText] = Field(min_length=1)
+    plans: dict[KebabId, PlanTemplateText] = Field(min_length=1)

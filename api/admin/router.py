@@ -18,6 +18,7 @@ from api.admin.service import add_staff_user
 from api.audit import record_audit
 from api.deps import ClockDep, CurrentAdmin, NowDep, RowIdFilter, SessionDep, SettingsDep
 from api.errors import Problem
+from api.i18n import default_locale_of_country
 from api.idempotency import IdempotencyDep
 from api.models import AuditEvent, Clinic, Role
 from api.pagination import Keyset
@@ -32,7 +33,8 @@ def create_clinic(
 ) -> ClinicPublic | Response:
     if (replay := idempotency.begin(body)) is not None:
         return replay
-    clinic = Clinic(name=body.name, created_at=now)
+    locale = body.locale or default_locale_of_country(body.country)
+    clinic = Clinic(name=body.name, country=body.country, default_locale=locale, created_at=now)
     session.add(clinic)
     session.flush()
     record_audit(session, at=now, action="create", resource=f"clinic/{clinic.id}", actor=admin)

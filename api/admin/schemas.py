@@ -6,16 +6,25 @@ from typing import Any
 from pydantic import EmailStr, Field
 
 from api.auth.schemas import Password
+from api.i18n.fields import CountryCode, LocaleTag
 from api.schemas import Name, Public, Rfc3339, RowIdInput, StrictInput
 
 
 class ClinicCreate(StrictInput):
     name: Name
+    country: CountryCode = Field(
+        default="GB", description="ISO 3166-1 alpha-2: the emergency and urgent-care numbers its patients are given"
+    )
+    locale: LocaleTag | None = Field(
+        default=None, description="default locale of its new patients (BCP 47); by default the country's language"
+    )
 
 
 class ClinicPublic(Public):
     id: int
     name: str
+    country: str
+    default_locale: str
     created_at: datetime
 
 

@@ -47,7 +47,7 @@ from api.config import Settings
 from api.db import session_scope
 from api.models import NotificationKind, Patient, Plan, SweepZone
 from api.notifications.service import NotificationDraft, enqueue_notifications
-from api.rules.advice import SILENCE_NUDGE
+from api.rules.advice import SILENCE_NUDGE, SILENCE_NUDGE_TITLE
 from api.rules.monitoring import prolonged_flare, silence
 from api.rules.registry import LogHistory, history_alerts
 from api.rules.settings import RuleSettings
@@ -336,7 +336,7 @@ def _silence_rule(decided: _Batch, row: Any, today: date, enrolled_on: date, rul
             NotificationDraft(
                 user_id=row.user_id,
                 kind=NotificationKind.NUDGE,
-                title="How is your back?",
+                title=SILENCE_NUDGE_TITLE,
                 body=SILENCE_NUDGE,
                 patient_id=row.id,
                 occurrence_key=nudge_key(row.id, row.last_log_on),

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Header, Response, status
 from fastapi.responses import JSONResponse
 
 from api.audit import record_audit
@@ -37,9 +37,19 @@ _PROBLEM: dict[str, Any] = {"content": {"application/problem+json": {}}}
     response_model=RegisteredPublic,
     responses={409: _PROBLEM, 422: _PROBLEM},
 )
-def register(body: RegisterRequest, session: SessionDep, settings: SettingsDep, now: NowDep) -> RegisteredPublic:
-    """A patient account; ``care_team`` says whether a physiotherapist follows them (only with an invite)."""
-    user, patient = service.register(session, body, now, settings)
+def register(
+    body: RegisterRequest,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: NowDep,
+    accept_language: Annotated[str | None, Header(max_length=512)] = None,
+) -> RegisteredPublic:
+    """A patient account; ``care_team`` says whether a physiotherapist follows them (only with an invite).
+
+    Its ``locale``: the one given, else the best fit of ``Accept-Language`` among the shipped
+    locales, else the clinic's default (invited patients), else en-GB.
+    """
+    user, patient = service.register(session, body, now, settings, accept_language)
     assert user.id is not None
     return RegisteredPublic(id=user.id, email=user.email, role=user.role, care_team=care_team_status(session, patient))
 

@@ -6,6 +6,7 @@ from pydantic import EmailStr, Field, StringConstraints
 
 from api.auth.passwords import NewPassword
 from api.care_team.schemas import CareTeamPublic
+from api.i18n.fields import LocaleTag
 from api.schemas import Name, Public, StrictInput
 
 # Setting a password: the policy of api.auth.passwords (length, common passwords).
@@ -21,6 +22,10 @@ class RegisterRequest(StrictInput):
     password: Password
     display_name: Name
     invite_code: InviteCode | None = None
+    locale: LocaleTag | None = Field(
+        default=None,
+        description="BCP 47 (en-GB, de-DE, es-ES, fr-FR); by default from Accept-Language, then the clinic's default",
+    )
 
 
 class LoginRequest(StrictInput):

@@ -18,8 +18,10 @@ from api.auth.schemas import RegisterRequest
 from api.auth.throttle import normalise_email
 from api.config import Settings
 from api.errors import Problem, field_error
+from api.i18n import DEFAULT_LOCALE, negotiate_locale
 from api.models import (
     CareTeamMember,
+    Clinic,
     Invite,
     Patient,
     RefreshToken,
@@ -71,9 +73,17 @@ def register_patient(
     invite_code: str | None,
     now: datetime,
     settings: Settings,
+    locale: str | None = None,
+    accept_language: str | None = None,
 ) -> tuple[User, Patient]:
-    """A new patient account, joined to a clinic and care team when invited."""
+    """A new patient account, joined to a clinic and care team when invited.
+
+    Its locale: ``locale`` if given, else the best fit of ``accept_language``, else the
+    clinic's default (invited patients), else en-GB.
+    """
     invite = _usable_invite(session, invite_code, now) if invite_code else None
+    clinic = session.get(Clinic, invite.clinic_id) if invite is not None else None
+    chosen = locale or negotiate_locale(accept_language) or (clinic.default_locale if clinic else DEFAULT_LOCALE)
     user = create_user(
         session,
         email=email,
@@ -87,6 +97,7 @@ def register_patient(
     patient = Patient(
         user_id=user.id,
         clinic_id=invite.clinic_id if invite else None,
+        locale=chosen,
         created_at=now,
         updated_at=now,
     )
@@ -104,7 +115,9 @@ def register_patient(
     return user, patient
 
 
-def register(session: Session, body: RegisterRequest, now: datetime, settings: Settings) -> tuple[User, Patient]:
+def register(
+    session: Session, body: RegisterRequest, now: datetime, settings: Settings, accept_language: str | None = None
+) -> tuple[User, Patient]:
     """The registration use case (API and demo replay): the account, then its audit row."""
     user, patient = register_patient(
         session,
@@ -114,6 +127,8 @@ def register(session: Session, body: RegisterRequest, now: datetime, settings: S
         invite_code=body.invite_code,
         now=now,
         settings=settings,
+        locale=body.locale,
+        accept_language=accept_language,
     )
     record_audit(
         session,

@@ -11,13 +11,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from babel.lists import format_list
 from sqlmodel import Session, col, select
 
 from api.alerts.notify import NOTIFIED_TIERS, notify_alerts
 from api.audit import record_audit
 from api.care_team.schemas import CareTeamClinician, CareTeamPublic
 from api.errors import field_error
+from api.i18n import DEFAULT_LOCALE, render
 from api.models import Alert, AlertStatus, CareTeamMember, ClinicMember, Patient, Role, User
+from api.rules.text import Msg, Text
 
 
 def active_clinicians(session: Session, patient_id: int) -> list[User]:
@@ -42,24 +45,40 @@ def care_team_status(session: Session, patient: Patient) -> CareTeamPublic:
     assert patient.id is not None
     clinicians = active_clinicians(session, patient.id)
     listed = [CareTeamClinician(id=c.id, display_name=c.display_name) for c in clinicians if c.id is not None]
+    locale = patient.locale or DEFAULT_LOCALE
     if listed:
-        names = " and ".join(c.display_name for c in listed)
-        message = (
-            f"{names} {'follows' if len(listed) == 1 else 'follow'} your progress in Backstep: they see your logs "
-            "and are told at once if you report a symptom that needs urgent attention."
+        people = [c.display_name for c in listed]
+        names = (
+            " and ".join(people) if locale == DEFAULT_LOCALE else format_list(people, locale=locale.replace("-", "_"))
         )
-        return CareTeamPublic(followed_by_clinician=True, clinicians=listed, message=message)
+        follows = (
+            Msg(
+                "{names} follows your progress in Backstep: they see your logs and are told at once if you report "
+                "a symptom that needs urgent attention.",
+                names=names,
+            )
+            if len(listed) == 1
+            else Msg(
+                "{names} follow your progress in Backstep: they see your logs and are told at once if you report "
+                "a symptom that needs urgent attention.",
+                names=names,
+            )
+        )
+        return CareTeamPublic(followed_by_clinician=True, clinicians=listed, message=render(follows, locale))
     if _any_active_admin(session):
-        told = (
+        told = Msg(
             "If you report a symptom that needs urgent attention, Backstep tells you what to do at once and "
             "tells the Backstep team, who can arrange a physiotherapist for you."
         )
     else:
-        told = "If you report a symptom that needs urgent attention, Backstep tells you what to do: follow that advice."
-    message = (
+        told = Msg(
+            "If you report a symptom that needs urgent attention, Backstep tells you what to do: follow that advice."
+        )
+    nobody = Msg(
         "No physiotherapist follows you in Backstep yet, so nobody reviews your pain logs for now. "
-        "Your exercise plan and safety advice work as usual. " + told
+        "Your exercise plan and safety advice work as usual."
     )
+    message = render(Text([nobody, told]), locale)
     return CareTeamPublic(followed_by_clinician=False, clinicians=[], message=message)
 
 

@@ -71,6 +71,7 @@ class PatientFacts(Public):
     id: int
     display_name: str
     timezone: str
+    locale: str = Field(description="BCP 47: the language the patient reads Backstep in")
     today: date = Field(description="the patient's local date now")
     birth_year: int | None
     age: int | None = Field(description="age reached this year (only the birth year is stored)")

@@ -44,6 +44,7 @@ def patient_facts(session: Session, patient: Patient, now: datetime) -> PatientF
         id=patient.id,
         display_name=user.display_name,
         timezone=patient.timezone,
+        locale=patient.locale,
         today=today,
         birth_year=patient.birth_year,
         age=today.year - patient.birth_year if patient.birth_year is not None else None,

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from babel import Locale, UnknownLocaleError
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
@@ -57,6 +58,15 @@ def local_time(moment: datetime | None, timezone: str) -> str:
     return f"{local:%a} {local.day} {local:%b %Y, %H:%M}"
 
 
+def locale_words(tag: str) -> str:
+    """A patient's locale for the (English) dashboard: ``German (Germany) · de-DE``."""
+    try:
+        name = Locale.parse(tag, sep="-").get_display_name("en")
+    except (ValueError, UnknownLocaleError):
+        return tag
+    return f"{name} · {tag}" if name else tag
+
+
 def one_decimal(value: float | None) -> str:
     return NO_VALUE if value is None else f"{value:.1f}"
 
@@ -95,6 +105,7 @@ def environment() -> Environment:
     env.filters.update(
         day_words=day_words,
         long_date=long_date,
+        locale_words=locale_words,
         local_time=local_time,
         one_decimal=one_decimal,
         change_words=change_words,

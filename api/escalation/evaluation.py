@@ -42,6 +42,8 @@ from api.alerts.snapshot import (
     symptoms_of,
 )
 from api.clock import local_today
+from api.i18n import render
+from api.i18n.patients import patient_rules
 from api.models import (
     Alert,
     AlertStatus,
@@ -62,6 +64,7 @@ from api.rules.pipeline import Decisions
 from api.rules.registry import LogHistory, history_alerts
 from api.rules.screenings import StartBackResult, start_back_alerts
 from api.rules.settings import RuleSettings
+from api.rules.text import Msg, Text
 from api.rules.triage import TriageResult, red_flag_triggers, triage
 from api.rules.types import PatientProfile, RuleCode, Symptom, Tier, highest_tier
 from api.rules.version import RULESET_VERSION
@@ -74,14 +77,19 @@ RED_FLAG_RULES = frozenset(
 )
 # Worded for every patient, with or without a care team: only a physiotherapist resumes a paused plan.
 _PAUSE_REASONS = {
-    Tier.EMERGENCY: "Paused for your safety: you reported a symptom that needs a doctor to check it straight "
-    "away. Only a physiotherapist can restart the plan, after reviewing you.",
-    Tier.URGENT_SAME_DAY: "Paused for your safety: you reported a symptom that needs a doctor to check it today. "
-    "Only a physiotherapist can restart the plan, after reviewing you.",
+    Tier.EMERGENCY: Msg(
+        "Paused for your safety: you reported a symptom that needs a doctor to check it straight "
+        "away. Only a physiotherapist can restart the plan, after reviewing you."
+    ),
+    Tier.URGENT_SAME_DAY: Msg(
+        "Paused for your safety: you reported a symptom that needs a doctor to check it today. "
+        "Only a physiotherapist can restart the plan, after reviewing you."
+    ),
 }
+# Rendered in the patient's locale when the message is written (api.notifications.service).
 _SAFETY_TITLES = {
-    Tier.EMERGENCY: "Please get medical help now",
-    Tier.URGENT_SAME_DAY: "Please contact a doctor today",
+    Tier.EMERGENCY: Msg("Please get medical help now"),
+    Tier.URGENT_SAME_DAY: Msg("Please contact a doctor today"),
 }
 
 
@@ -114,7 +122,7 @@ def evaluate_pain_logs(
     """
     assert patient.id is not None
     if not new_logs:
-        return EscalationOutcome(Tier.NONE, advice_for(Tier.NONE, rules), (), False)
+        return EscalationOutcome(Tier.NONE, _advice(session, patient, Tier.NONE, (), rules), (), False)
     if decided is not None:
         triaged = list(decided.triaged)
         to_record = decided.checkpoints_to_record
@@ -279,6 +287,7 @@ def _advice(
 ) -> str:
     """The advice for ``tier``, saying who was told and what was paused only where it happened."""
     assert patient.id is not None
+    locale, rules = patient_rules(session, patient, rules)
     if tier in URGENT_TIERS:
         informed = told_about(session, patient.id, [a for a in live if Tier(a.tier) in URGENT_TIERS])
         plan = session.exec(select(Plan.status).where(Plan.patient_id == patient.id)).first()
@@ -293,7 +302,7 @@ def _advice(
         advice = patient_advice(tier, rules, informed=informed)
     else:
         advice = advice_for(tier, rules)
-    return f"{advice} {MEDICATION_REVIEW_ADVICE}" if medication_review else advice
+    return render(Text([advice, MEDICATION_REVIEW_ADVICE]) if medication_review else advice, locale)
 
 
 def _act(

@@ -12,7 +12,7 @@ from typing import Annotated, Literal, TypeVar
 
 from fastapi import APIRouter, Path, Query
 
-from api.deps import CurrentUser
+from api.deps import CurrentUser, SessionDep
 from api.errors import not_found
 from api.exercises.schemas import (
     DosagePublic,
@@ -21,6 +21,8 @@ from api.exercises.schemas import (
     PlanTemplatePublic,
     PrescribedPublic,
 )
+from api.i18n import DEFAULT_LOCALE
+from api.i18n.patients import locale_of_user
 from api.pagination import Keyset
 from api.schemas import Limit, Page
 from exercise_library import Exercise, PlanTemplate, get_library
@@ -56,8 +58,8 @@ def exercise_public(exercise: Exercise) -> ExercisePublic:
     )
 
 
-def template_public(template: PlanTemplate) -> PlanTemplatePublic:
-    library = get_library()
+def template_public(template: PlanTemplate, locale: str = DEFAULT_LOCALE) -> PlanTemplatePublic:
+    library = get_library().in_locale(locale)
     return PlanTemplatePublic(
         id=template.id,
         name=template.name,
@@ -85,7 +87,8 @@ def template_public(template: PlanTemplate) -> PlanTemplatePublic:
 
 @router.get("/exercises", response_model=Page[ExercisePublic])
 def list_exercises(
-    _user: CurrentUser,
+    user: CurrentUser,
+    session: SessionDep,
     category: Annotated[
         Literal["mobility", "core_strength", "stretching", "walking_aerobic", "relaxation"] | None, Query()
     ] = None,
@@ -94,10 +97,14 @@ def list_exercises(
     limit: Limit = 100,
     cursor: Cursor = None,
 ) -> Page[ExercisePublic]:
-    """The exercise library, by id; filter by category, phase (acute/subacute/chronic) or tag."""
+    """The exercise library, by id; filter by category, phase (acute/subacute/chronic) or tag.
+
+    A patient reads names, instructions and cautions in their own locale.
+    """
+    library = get_library().in_locale(locale_of_user(session, user))
     chosen = [
         (exercise.id, exercise_public(exercise))
-        for exercise in sorted(get_library().exercises.values(), key=lambda e: e.id)
+        for exercise in sorted(library.exercises.values(), key=lambda e: e.id)
         if (category is None or exercise.category == category)
         and (phase is None or phase in exercise.phases)
         and (tag is None or tag in exercise.tags)
@@ -106,24 +113,30 @@ def list_exercises(
 
 
 @router.get("/exercises/{exercise_id}", response_model=ExercisePublic)
-def get_exercise(exercise_id: LibraryId, _user: CurrentUser) -> ExercisePublic:
-    exercise = get_library().exercises.get(exercise_id)
+def get_exercise(exercise_id: LibraryId, user: CurrentUser, session: SessionDep) -> ExercisePublic:
+    """One exercise (in the patient's own locale)."""
+    exercise = get_library().in_locale(locale_of_user(session, user)).exercises.get(exercise_id)
     if exercise is None:
         raise not_found("exercise")
     return exercise_public(exercise)
 
 
 @router.get("/plan-templates", response_model=Page[PlanTemplatePublic])
-def list_plan_templates(_user: CurrentUser, limit: Limit = 50, cursor: Cursor = None) -> Page[PlanTemplatePublic]:
+def list_plan_templates(
+    user: CurrentUser, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> Page[PlanTemplatePublic]:
     """Plan templates (one per STarT Back risk group) with every level's prescription,
     flare prescription, sessions per week, walking target and education."""
-    templates = sorted(get_library().templates.values(), key=lambda t: t.id)
-    return _page([(t.id, template_public(t)) for t in templates], limit, cursor)
+    locale = locale_of_user(session, user)
+    templates = sorted(get_library().in_locale(locale).templates.values(), key=lambda t: t.id)
+    return _page([(t.id, template_public(t, locale)) for t in templates], limit, cursor)
 
 
 @router.get("/plan-templates/{template_id}", response_model=PlanTemplatePublic)
-def get_plan_template(template_id: LibraryId, _user: CurrentUser) -> PlanTemplatePublic:
-    template = get_library().templates.get(template_id)
+def get_plan_template(template_id: LibraryId, user: CurrentUser, session: SessionDep) -> PlanTemplatePublic:
+    """One plan template (in the patient's own locale)."""
+    locale = locale_of_user(session, user)
+    template = get_library().in_locale(locale).templates.get(template_id)
     if template is None:
         raise not_found("plan template")
-    return template_public(template)
+    return template_public(template, locale)

@@ -38,6 +38,10 @@ class User(SQLModel, table=True):
 class Clinic(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     name: str = Field(max_length=200)
+    # ISO 3166-1 alpha-2: whose emergency and urgent-care numbers its patients are given.
+    country: str = Field(default="GB", max_length=2, sa_column_kwargs={"server_default": "GB"})
+    # BCP 47: the locale of a new patient whose app states no language it fits.
+    default_locale: str = Field(default="en-GB", max_length=16, sa_column_kwargs={"server_default": "en-GB"})
     created_at: datetime = Field(sa_type=UTCDateTime)
 
 
@@ -63,6 +67,8 @@ class Patient(SQLModel, table=True):
     user_id: int = Field(foreign_key="app_user.id", unique=True, ondelete="CASCADE")
     clinic_id: int | None = Field(default=None, foreign_key="clinic.id", index=True, ondelete="SET NULL")
     timezone: str = Field(default="Europe/London", max_length=64)
+    # BCP 47 (a shipped locale, api.i18n): every patient-facing text is rendered in it.
+    locale: str = Field(default="en-GB", max_length=16, sa_column_kwargs={"server_default": "en-GB"})
     birth_year: int | None = None
     episode_started_on: date | None = None
     cancer_history: bool = False

@@ -13,15 +13,18 @@ Pushes of non-safety messages to a patient wait for the end of the patient's qui
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
+from api.i18n import DEFAULT_LOCALE, render
+from api.i18n.patients import user_locales
 from api.models import Delivery, Device, Notification, NotificationKind, Patient, ReminderPreference
 from api.rules.reminders_due import ReminderPrefs, after_quiet_hours
+from api.rules.text import Msg, Text
 from api.upsert import insert_for
 
 
@@ -87,6 +90,7 @@ def enqueue_notifications(session: Session, drafts: Sequence[NotificationDraft],
     """
     if not drafts:
         return []
+    drafts = _in_their_language(session, drafts)
     table = Notification.__table__  # type: ignore[attr-defined]
     values = [
         {
@@ -115,6 +119,21 @@ def enqueue_notifications(session: Session, drafts: Sequence[NotificationDraft],
     _queue_pushes(session, rows, now)
     session.flush()
     return [row.id for row in rows]
+
+
+def _in_their_language(session: Session, drafts: Sequence[NotificationDraft]) -> Sequence[NotificationDraft]:
+    """Titles and bodies given as catalogue messages, rendered in each patient's locale (staff: English)."""
+    if not any(isinstance(t, Msg | Text) for d in drafts for t in (d.title, d.body)):
+        return drafts
+    locales = user_locales(session, {d.user_id for d in drafts})
+    return [
+        replace(
+            d,
+            title=render(d.title, locales.get(d.user_id, DEFAULT_LOCALE)),
+            body=render(d.body, locales.get(d.user_id, DEFAULT_LOCALE)),
+        )
+        for d in drafts
+    ]
 
 
 def _queue_pushes(session: Session, rows: Sequence[Any], now: datetime) -> None:

@@ -19,6 +19,8 @@ from sqlmodel import Session
 from api.alerts.snapshot import record_checkpoints
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
 from api.escalation.snapshot import write_and_load
+from api.i18n import render
+from api.i18n.patients import patient_rules
 from api.models import PainLog, Patient, Plan
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
@@ -59,9 +61,10 @@ class Written:
     plan: PlanPublic | None
 
 
-def _flare_public(message: str) -> FlarePublic:
-    questions = [RedFlagQuestion(symptom=s.value, text=t) for s, t in RED_FLAG_QUESTIONS.items()]
-    return FlarePublic(message=message, red_flag_questions=questions)
+def _flare_public(message: str, locale: str) -> FlarePublic:
+    """The flare step's message and the red-flag questions re-asked, in the patient's language."""
+    questions = [RedFlagQuestion(symptom=s.value, text=render(t, locale)) for s, t in RED_FLAG_QUESTIONS.items()]
+    return FlarePublic(message=render(message, locale), red_flag_questions=questions)
 
 
 def after_logs_written(
@@ -83,7 +86,8 @@ def after_logs_written(
         evaluated = evaluate_written_logs(session, patient, logs, now, rules, decided=decisions)
         # A pain log never creates a plan; the one the services changed is in the session already.
         changed = session.get(Plan, loaded.plan.id) if loaded.plan is not None else None
-        return Written(evaluated.triage, evaluated.flare, plan_public(session, changed) if changed else None)
+        plan_now = plan_public(session, changed, patient.locale) if changed else None
+        return Written(evaluated.triage, evaluated.flare, plan_now)
     if decisions.checkpoints_to_record:
         record_checkpoints(session, [(patient.id, o) for o in decisions.checkpoints_to_record], now)
     asked = decisions.asks_red_flags
@@ -95,10 +99,12 @@ def after_logs_written(
             if last is not None
             else None
         )
-        plan = plan_public_of(loaded.plan, summary)
+        plan = plan_public_of(loaded.plan, summary, patient.locale)
+    # The advice names the emergency number of the patient's country, in their language.
+    locale, local_rules = patient_rules(session, patient, rules)
     return Written(
-        triage=TriagePublic(tier=Tier.NONE, advice=advice_for(Tier.NONE, rules), alert_ids=[]),
-        flare=_flare_public(asked.reason) if asked is not None else None,
+        triage=TriagePublic(tier=Tier.NONE, advice=render(advice_for(Tier.NONE, local_rules), locale), alert_ids=[]),
+        flare=_flare_public(asked.reason, locale) if asked is not None else None,
         plan=plan,
     )
 
@@ -123,8 +129,7 @@ def evaluate_written_logs(
     for log in ordered:
         check = flare_check(session, patient, log, now, rules=rules)
         if check.ask_red_flags and check.message is not None:
-            questions = [RedFlagQuestion(symptom=s.value, text=t) for s, t in RED_FLAG_QUESTIONS.items()]
-            flare = FlarePublic(message=check.message, red_flag_questions=questions)
+            flare = _flare_public(check.message, patient.locale)
     triage = TriagePublic(tier=outcome.tier, advice=outcome.advice, alert_ids=list(outcome.alert_ids))
     return Evaluated(triage=triage, flare=flare)
 
@@ -148,4 +153,4 @@ def strongest(triages: Sequence[TriagePublic], rules: RuleSettings) -> TriagePub
 def current_plan(session: Session, patient: Patient) -> PlanPublic | None:
     assert patient.id is not None
     plan = plan_for(session, patient.id)
-    return plan_public(session, plan) if plan is not None else None
+    return plan_public(session, plan, patient.locale) if plan is not None else None

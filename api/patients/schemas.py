@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from pydantic import Field, StringConstraints
 
 from api.care_team.schemas import CareTeamPublic
+from api.i18n.fields import LocaleTag
 from api.rules.types import Classification
 from api.schemas import IsoDate, Name, Public, StrictBool, StrictInput, TimeZoneName
 
@@ -16,6 +17,7 @@ Password = Annotated[str, StringConstraints(strict=True, min_length=1, max_lengt
 class PatientProfilePublic(Public):
     id: int
     timezone: str
+    locale: str = Field(description="BCP 47: the language of every text the patient is shown")
     birth_year: int | None
     episode_started_on: date | None
     cancer_history: bool
@@ -56,6 +58,7 @@ class PatientUpdate(StrictInput):
     """
 
     timezone: TimeZoneName = Field(default=NOT_GIVEN, description="IANA zone, e.g. Europe/London")
+    locale: LocaleTag = Field(default=NOT_GIVEN, description="BCP 47, one of en-GB, de-DE, es-ES, fr-FR")
     birth_year: BirthYear | None = Field(default=None, description="not in the future; null clears it")
     episode_started_on: IsoDate | None = Field(
         default=None, description="start of this back-pain episode: not in the future; null clears it"
@@ -96,7 +99,7 @@ class MeUpdate(PatientUpdate):
 
 
 PATIENT_FIELDS = frozenset(
-    {"timezone", "birth_year", "episode_started_on", "cancer_history", "osteoporosis_or_steroids"}
+    {"timezone", "locale", "birth_year", "episode_started_on", "cancer_history", "osteoporosis_or_steroids"}
 )
 
 

@@ -19,10 +19,14 @@ from api.plans.service import (
 )
 from api.reminders.service import reschedule_patient
 from api.rules.settings import RuleSettings
+from api.rules.text import Msg
 from api.rules.types import PlanAction, RiskGroup
 from api.rules.walking import initial_walking_target
 from api.upsert import insert_for
 from exercise_library import PlanTemplate, get_library
+
+# The STarT Back group as the patient reads it in a plan reason (catalogue words).
+_RISK_WORDS = {"low": Msg("low"), "medium": Msg("medium"), "high": Msg("high")}
 
 
 def validated_template(template_id: str) -> PlanTemplate:
@@ -143,13 +147,15 @@ def assign_plan_for_risk_group(
     previous = None if created else plan.template_id
     inputs["previous_template_id"] = previous
     start_template(plan, template, 1, local_today(patient.timezone, now), rules)
-    reasons = [f"STarT Back risk group: {group}"]
+    reasons: list[str] = [Msg("STarT Back risk group: {group}", group=_RISK_WORDS.get(group, group))]
     if previous is None:
-        reasons.append(f"plan: {template.name}, starting at level 1 ({template.level(1).name})")
+        reasons.append(
+            Msg("plan: {plan}, starting at level 1 ({level})", plan=template.name, level=template.level(1).name)
+        )
     else:
         old = get_library().templates.get(previous)
         old_name = old.name if old is not None else previous
-        reasons.append(f"plan changed from {old_name} to {template.name}, starting at level 1")
+        reasons.append(Msg("plan changed from {old} to {plan}, starting at level 1", old=old_name, plan=template.name))
     decision = record_decision(
         session,
         plan,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -20,6 +21,7 @@ from api.rules.flare import FlareState, flare_step
 from api.rules.monitoring import prolonged_flare
 from api.rules.progression import usual_pain
 from api.rules.settings import RuleSettings
+from api.rules.text import Msg
 from api.rules.types import PainDay, PlanAction
 
 
@@ -64,10 +66,10 @@ def _flare_state(plan: Plan, days: list[PainDay], rules: RuleSettings) -> FlareS
 
 def _number_reason(day: PainDay, usual: float | None) -> str:
     if day.flare:
-        return f"you reported a flare-up (back pain {day.back_pain})"
+        return Msg("you reported a flare-up (back pain {pain})", pain=day.back_pain)
     if usual is None:
-        return f"back pain {day.back_pain}"
-    return f"back pain {day.back_pain} (usual {usual:g})"
+        return Msg("back pain {pain}", pain=day.back_pain)
+    return Msg("back pain {pain} (usual {usual})", pain=day.back_pain, usual=Decimal(f"{usual:g}"))
 
 
 def flare_check(

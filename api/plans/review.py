@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from statistics import fmean
 from typing import Any
 
@@ -25,6 +26,7 @@ from api.rules.progression import (
     weekly_review,
 )
 from api.rules.settings import RuleSettings
+from api.rules.text import Msg
 from api.rules.types import Difficulty, PainDay, PlanAction, SessionRecord
 from api.rules.walking import initial_walking_target, next_walking_target
 from api.rules.windows import window_mean
@@ -104,8 +106,8 @@ def review_input(plan: Plan, review_on: date, data: PlanWeekData, rules: RuleSet
     return ReviewPlanInput(review, _mean(minutes), sessions)
 
 
-def _minutes(value: float) -> str:
-    return f"{value:g} min"
+def _minutes(value: float) -> Decimal:
+    return Decimal(f"{value:g}")
 
 
 def decide_review(
@@ -132,7 +134,13 @@ def decide_review(
 
     reasons = list(decided.reasons)
     if walking != plan.walking_minutes_target:
-        reasons.append(f"daily walking target {_minutes(plan.walking_minutes_target)} → {_minutes(walking)}")
+        reasons.append(
+            Msg(
+                "daily walking target {before} min → {after} min",
+                before=_minutes(plan.walking_minutes_target),
+                after=_minutes(walking),
+            )
+        )
     row: dict[str, Any] = {
         "plan_id": plan.id,
         "patient_id": plan.patient_id,

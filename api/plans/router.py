@@ -21,7 +21,7 @@ _NO_PLAN: dict[int | str, dict[str, Any]] = {
 @router.get("", response_model=PlanPublic, responses=_NO_PLAN)
 def get_my_plan(patient: CurrentPatient, session: SessionDep) -> PlanPublic:
     """The caller's graded exercise plan with the current level's prescription and the last decision."""
-    return plan_public(session, require_patient_plan(session, patient))
+    return plan_public(session, require_patient_plan(session, patient), patient.locale)
 
 
 @router.get("/today", response_model=PlanTodayPublic, responses=_NO_PLAN)
@@ -39,4 +39,4 @@ def get_my_plan_history(
 ) -> Page[PlanDecisionPublic]:
     """Every decision on the caller's plan, newest first, with its reasons and inputs."""
     assert patient.id is not None
-    return history_page(session, patient.id, limit, cursor)
+    return history_page(session, patient.id, limit, cursor, patient.locale)

@@ -31,6 +31,8 @@ from api.batches import run_batches
 from api.clock import local_today
 from api.config import Settings
 from api.db import session_scope
+from api.i18n import DEFAULT_LOCALE
+from api.i18n.patients import user_locales
 from api.models import Alert, AlertStatus, ExerciseSession, PainLog, Patient, Plan, PlanDecision, PlanStatus
 from api.notifications.service import enqueue_notifications
 from api.plans.notify import draft_for
@@ -174,6 +176,7 @@ def _review_batch(
         if row["action"] != PlanAction.HOLD and (row["plan_id"], row["review_on"]) in ids:
             latest_change[row["plan_id"]] = row
     drafts = []
+    locales = user_locales(session, {item.user_id for item in due})  # level names in the patient's language
     for item in due:
         plan = item.plan
         if plan.sessions_per_week != sessions_before[plan.id]:
@@ -181,7 +184,13 @@ def _review_batch(
         change = latest_change.get(plan.id or 0)
         if change is not None:
             decision_id = ids[(change["plan_id"], change["review_on"])]
-            draft = draft_for(plan, user_id=item.user_id, decision_id=decision_id, action=PlanAction(change["action"]))
+            draft = draft_for(
+                plan,
+                user_id=item.user_id,
+                decision_id=decision_id,
+                action=PlanAction(change["action"]),
+                locale=locales.get(item.user_id, DEFAULT_LOCALE),
+            )
             drafts += [draft] if draft is not None else []
     enqueue_notifications(session, drafts, now)
 

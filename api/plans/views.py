@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
+from functools import cache
+from types import MappingProxyType
 
 from sqlmodel import Session, col, func, select
 
 from api.clock import local_today
 from api.errors import Problem, field_error
 from api.exercises.schemas import PrescribedPublic
+from api.i18n import DEFAULT_LOCALE, render, translate_stored
 from api.models import ExerciseSession, Patient, Plan, PlanDecision, PlanStatus
 from api.pagination import Keyset
 from api.plans.schemas import DecisionSummary, PlanDecisionPublic, PlanPublic, PlanTodayPublic
 from api.plans.service import plan_for
 from api.rules.progression import planned_weekdays
+from api.rules.text import Msg
 from api.schemas import Page
 from exercise_library import Prescribed, get_library
 
@@ -22,6 +26,18 @@ from exercise_library import Prescribed, get_library
 # the back is prescribed: only relaxation/breathing items of the level, and no walking
 # target. The patient follows the safety advice they were given.
 PAUSED_CATEGORIES = frozenset({"relaxation"})
+
+
+@cache
+def library_glossary(locale: str) -> Mapping[str, str]:
+    """English plan, level and exercise names to their names in ``locale`` (for stored reasons)."""
+    english, local = get_library(), get_library().in_locale(locale)
+    names = {e.name: local.exercises[e.id].name for e in english.exercises.values()}
+    for template in english.templates.values():
+        here = local.templates[template.id]
+        names[template.name] = here.name
+        names.update({level.name: here.level(level.number).name for level in template.levels})
+    return MappingProxyType(names)
 
 
 def require_patient_plan(session: Session, patient: Patient) -> Plan:
@@ -38,7 +54,8 @@ def _prescribed(items: Iterable[Prescribed]) -> list[PrescribedPublic]:
     return [PrescribedPublic.model_validate(p) for p in items]
 
 
-def plan_public(session: Session, plan: Plan) -> PlanPublic:
+def plan_public(session: Session, plan: Plan, locale: str = DEFAULT_LOCALE) -> PlanPublic:
+    """The plan; reasons and texts in ``locale`` (the patient's own; clinicians read English)."""
     last = session.exec(
         select(PlanDecision)
         .where(PlanDecision.plan_id == plan.id)
@@ -49,12 +66,15 @@ def plan_public(session: Session, plan: Plan) -> PlanPublic:
         if last is not None
         else None
     )
-    return plan_public_of(plan, summary)
+    return plan_public_of(plan, summary, locale)
 
 
-def plan_public_of(plan: Plan, last_decision: DecisionSummary | None) -> PlanPublic:
-    """The plan's public shape from the plan and its latest decision, already loaded."""
-    library = get_library()
+def plan_public_of(plan: Plan, last_decision: DecisionSummary | None, locale: str = DEFAULT_LOCALE) -> PlanPublic:
+    """The plan's public shape from the plan and its latest decision (stored English), already loaded.
+
+    Names, texts and the decision's reasons are rendered in ``locale``.
+    """
+    library = get_library().in_locale(locale)
     template = library.template(plan.template_id)
     level = template.level(plan.level)
     reviewing = plan.status in (PlanStatus.ACTIVE, PlanStatus.REDUCED)
@@ -75,7 +95,11 @@ def plan_public_of(plan: Plan, last_decision: DecisionSummary | None) -> PlanPub
         next_review_on=plan.next_review_on if reviewing else None,
         reduced_until=plan.reduced_until if plan.status == PlanStatus.REDUCED else None,
         education=list(level.education),
-        last_decision=last_decision,
+        last_decision=None
+        if last_decision is None
+        else last_decision.model_copy(
+            update={"reasons": [translate_stored(r, locale, library_glossary(locale)) for r in last_decision.reasons]}
+        ),
     )
 
 
@@ -85,7 +109,7 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
     active/completed: the level's prescription · reduced (flare): the lighter
     prescription, walking continues · paused: relaxation items only, no walking target.
     """
-    library = get_library()
+    library = get_library().in_locale(patient.locale)
     today = local_today(patient.timezone, now)
     done = session.exec(
         select(func.count())
@@ -104,26 +128,28 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
             if library.exercise(p.exercise_id).category in PAUSED_CATEGORIES
         ]
         walking, planned = None, False
-        message = (
+        message: str = Msg(
             "Your exercise plan is paused until your physiotherapist has reviewed it. Follow the advice you were given."
         )
     elif status == PlanStatus.REDUCED:
         items = list(library.reduced_prescription(plan.template_id, plan.level))
         if reduced_until is not None and today > reduced_until:
-            message = (
+            message = Msg(
                 "Log today's pain to check whether your flare-up has settled. Until then, keep to the lighter plan."
             )
         else:
-            until = reduced_until.isoformat() if reduced_until else "your next log"
-            message = f"Flare-up: a lighter plan until {until}. Do not stop: keep walking and moving gently."
+            until = reduced_until if reduced_until else Msg("your next log")
+            message = Msg(
+                "Flare-up: a lighter plan until {until}. Do not stop: keep walking and moving gently.", until=until
+            )
     else:
         items = list(library.prescription(plan.template_id, plan.level))
         if status == PlanStatus.COMPLETED:
-            message = "Plan complete: keep going with this routine. Staying active helps."
+            message = Msg("Plan complete: keep going with this routine. Staying active helps.")
         elif planned:
-            message = "Today is an exercise day."
+            message = Msg("Today is an exercise day.")
         else:
-            message = "Rest day from the exercises: keep up your daily walk."
+            message = Msg("Rest day from the exercises: keep up your daily walk.")
     assert plan.id is not None
     return PlanTodayPublic(
         date=today,
@@ -138,12 +164,14 @@ def today_public(session: Session, patient: Patient, plan: Plan, now: datetime) 
         reduced_until=reduced_until,
         exercises=_prescribed(items),
         walking_minutes_target=walking,
-        message=message,
+        message=render(message, patient.locale),
     )
 
 
-def history_page(session: Session, patient_id: int, limit: int, cursor: str | None) -> Page[PlanDecisionPublic]:
-    """Every decision on the patient's plan, newest first."""
+def history_page(
+    session: Session, patient_id: int, limit: int, cursor: str | None, locale: str = DEFAULT_LOCALE
+) -> Page[PlanDecisionPublic]:
+    """Every decision on the patient's plan, newest first (reasons in ``locale``)."""
     keyset = Keyset(cursor, limit, at=datetime, id=int)
     query = (
         select(PlanDecision)
@@ -160,4 +188,7 @@ def history_page(session: Session, patient_id: int, limit: int, cursor: str | No
             | ((col(PlanDecision.decided_at) == at) & (col(PlanDecision.id) < last_id))
         )
     rows, next_cursor = keyset.page(session.exec(query).all(), lambda r: {"at": r.decided_at.isoformat(), "id": r.id})
-    return Page[PlanDecisionPublic](items=[PlanDecisionPublic.model_validate(r) for r in rows], next_cursor=next_cursor)
+    items = [PlanDecisionPublic.model_validate(r) for r in rows]
+    for item in items:
+        item.reasons = [translate_stored(reason, locale, library_glossary(locale)) for reason in item.reasons]
+    return Page[PlanDecisionPublic](items=items, next_cursor=next_cursor)

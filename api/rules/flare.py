@@ -11,6 +11,7 @@ from datetime import date, timedelta
 
 from api.rules._num import exact
 from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.text import Msg
 from api.rules.types import PainDay, PlanAction
 from api.rules.version import RULESET_VERSION
 
@@ -91,30 +92,30 @@ def flare_step(
             return FlareStep(
                 PlanAction.REDUCE,
                 FlareState(started_on=today, reduced_until=until, usual=usual),
-                f"flare-up: lighter plan until {until.isoformat()}",
+                Msg("flare-up: lighter plan until {date}", date=until),
                 ask_red_flags=True,
             )
-        return FlareStep(None, None, "no flare", ask_red_flags=False)
+        return FlareStep(None, None, Msg("no flare"), ask_red_flags=False)
     if today <= state.reduced_until:
         return FlareStep(
             None,
             state,
-            f"lighter plan continues until {state.reduced_until.isoformat()}",
+            Msg("lighter plan continues until {date}", date=state.reduced_until),
             ask_red_flags=todays is not None and todays.flare,
         )
     if todays is None:
         return FlareStep(
             None,
             state,
-            "no pain log yet today: the lighter plan continues until one arrives",
+            Msg("no pain log yet today: the lighter plan continues until one arrives"),
             ask_red_flags=False,
         )
     if flare_settled(todays, state.usual, settings):
-        return FlareStep(PlanAction.RESTORE, None, "flare-up settled", ask_red_flags=False)
+        return FlareStep(PlanAction.RESTORE, None, Msg("flare-up settled"), ask_red_flags=False)
     until = today + timedelta(days=settings.flare_reduce_days - 1)
     return FlareStep(
         PlanAction.REDUCE,
         FlareState(state.started_on, until, state.usual),
-        f"flare-up not settled yet: lighter plan until {until.isoformat()}",
+        Msg("flare-up not settled yet: lighter plan until {date}", date=until),
         ask_red_flags=True,
     )

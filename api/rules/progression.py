@@ -11,9 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
 from statistics import median
 
-from api.rules._num import exact, percent_words, round_half_up
+from api.rules._num import exact, round_half_up
 from api.rules.flare import (
     FlareState,
     FlareStep,
@@ -22,6 +24,7 @@ from api.rules.flare import (
     flare_step,
 )
 from api.rules.settings import DEFAULT_RULES, RuleSettings
+from api.rules.text import Msg
 from api.rules.types import (
     Classification,
     PainDay,
@@ -173,12 +176,25 @@ class PlanDecision:
     ruleset_version: str = RULESET_VERSION
 
 
-def _one(value: float) -> str:
-    return str(round_half_up(value, 1))
+def _one(value: float) -> Decimal:
+    return round_half_up(value, 1)
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+def _percent(fraction: float | Fraction) -> Decimal:
+    return round_half_up(exact(fraction) * 100, 0)
+
+
+# One message per count and noun (singular for exactly one), so every language words it whole.
+_COUNTED = {
+    "red session": (Msg("{count} red session"), Msg("{count} red sessions")),
+    "amber session": (Msg("{count} amber session"), Msg("{count} amber sessions")),
+    "green session": (Msg("{count} green session"), Msg("{count} green sessions")),
+}
+
+
+def _count(n: int, noun: str) -> Msg:
+    one, many = _COUNTED[noun]
+    return Msg((one if n == 1 else many).msgid, count=n)
 
 
 def regress_reasons(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_RULES) -> list[str]:
@@ -188,16 +204,16 @@ def regress_reasons(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_RUL
     a flare or a clinically meaningful worsening week (Δ ≤ -2, Ostelo 2008) calls for
     less load, not rest.
     """
-    reasons = []
+    reasons: list[str] = []
     reds = inp.session_classes.count(SessionClass.RED)
     if reds >= settings.regress_min_red_sessions:
-        reasons.append(f"{_count(reds, 'red session')} this week")
+        reasons.append(Msg("{sessions} this week", sessions=_count(reds, "red session")))
     if inp.flare_in_week:
-        reasons.append("a flare-up this week")
+        reasons.append(Msg("a flare-up this week"))
     prev, this = inp.weekly_mean_prev, inp.weekly_mean_this
     worsened = classify(prev, this, settings) is Classification.WORSENED
     if worsened and prev is not None and this is not None:
-        reasons.append(f"pain worse than last week ({_one(prev)} → {_one(this)})")
+        reasons.append(Msg("pain worse than last week ({before} → {after})", before=_one(prev), after=_one(this)))
     return reasons
 
 
@@ -215,57 +231,82 @@ def progress_criteria(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_R
     greens = classes.count(SessionClass.GREEN)
     share = adherence(inp.done_sessions, inp.planned_sessions)
     adherent = exact(share) >= exact(settings.adherence_threshold)
-    floor = percent_words(settings.adherence_threshold)
-    criteria = [
+    floor = _percent(settings.adherence_threshold)
+    criteria: list[tuple[bool, str]] = [
         (
             adherent,
-            f"adherence {percent_words(share)} " + (f"(at least {floor})" if adherent else f"(below {floor})"),
+            Msg("adherence {share} % (at least {floor} %)", share=_percent(share), floor=floor)
+            if adherent
+            else Msg("adherence {share} % (below {floor} %)", share=_percent(share), floor=floor),
         ),
-        (reds == 0, "no red sessions" if reds == 0 else _count(reds, "red session")),
+        (reds == 0, Msg("no red sessions") if reds == 0 else _count(reds, "red session")),
         (
             ambers <= settings.progress_max_amber,
-            f"{_count(ambers, 'amber session')} (at most {settings.progress_max_amber})",
+            Msg(
+                "{sessions} (at most {limit})",
+                sessions=_count(ambers, "amber session"),
+                limit=settings.progress_max_amber,
+            ),
         ),
         (
             greens >= settings.progress_min_green,
-            _count(greens, "green session") if greens else "no green session",
+            _count(greens, "green session") if greens else Msg("no green session"),
         ),
     ]
     prev, this = inp.weekly_mean_prev, inp.weekly_mean_this
     if this is None:
-        criteria.append((False, "weekly pain not known (fewer than 4 pain logs this week)"))
+        criteria.append((False, Msg("weekly pain not known (fewer than 4 pain logs this week)")))
     elif prev is None:
         # The first week at a plan has no earlier week: pain cannot have risen against it,
         # and the session classes (pain during, next morning) still guard the progression.
-        criteria.append((True, f"weekly pain {_one(this)} (no earlier week to compare)"))
+        criteria.append((True, Msg("weekly pain {pain} (no earlier week to compare)", pain=_one(this))))
     else:
         rise_ok = exact(this) - exact(prev) < exact(settings.progress_max_weekly_mean_rise)
-        change = f"weekly pain {_one(prev)} → {_one(this)}"
+        before, after = _one(prev), _one(this)
         limit = _one(settings.progress_max_weekly_mean_rise)
-        criteria.append((rise_ok, change if rise_ok else f"{change} (up by {limit} or more)"))
+        change = (
+            Msg("weekly pain {before} → {after}", before=before, after=after)
+            if rise_ok
+            else Msg("weekly pain {before} → {after} (up by {limit} or more)", before=before, after=after, limit=limit)
+        )
+        criteria.append((rise_ok, change))
     if inp.mean_rpe is not None:
         rpe_ok = exact(inp.mean_rpe) <= exact(settings.max_mean_rpe)
-        rpe_words = f"mean effort (RPE) {_one(inp.mean_rpe)}"
-        limit = _one(settings.max_mean_rpe)
-        criteria.append((rpe_ok, rpe_words if rpe_ok else f"{rpe_words} (above {limit})"))
+        rpe, limit = _one(inp.mean_rpe), _one(settings.max_mean_rpe)
+        rpe_words = (
+            Msg("mean effort (RPE) {rpe}", rpe=rpe)
+            if rpe_ok
+            else Msg("mean effort (RPE) {rpe} (above {limit})", rpe=rpe, limit=limit)
+        )
+        criteria.append((rpe_ok, rpe_words))
     hard = inp.too_hard_count
     criteria.append(
         (
             hard == 0,
-            "no session rated too hard" if hard == 0 else f"{_count(hard, 'session')} rated too hard",
+            Msg("no session rated too hard")
+            if hard == 0
+            else (
+                Msg("{count} session rated too hard", count=hard)
+                if hard == 1
+                else Msg("{count} sessions rated too hard", count=hard)
+            ),
         )
     )
     days_ok = inp.days_at_level >= settings.min_days_at_level
     criteria.append(
         (
             days_ok,
-            f"{inp.days_at_level} days at this level" + ("" if days_ok else f" (needs {settings.min_days_at_level})"),
+            Msg("{days} days at this level", days=inp.days_at_level)
+            if days_ok
+            else Msg(
+                "{days} days at this level (needs {needed})", days=inp.days_at_level, needed=settings.min_days_at_level
+            ),
         )
     )
     criteria.append(
         (
             not inp.open_urgent_alert,
-            "an emergency or urgent alert is open" if inp.open_urgent_alert else "no urgent alert open",
+            Msg("an emergency or urgent alert is open") if inp.open_urgent_alert else Msg("no urgent alert open"),
         )
     )
     return criteria
@@ -290,7 +331,7 @@ def weekly_review(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_RULES
             PlanAction.HOLD,
             level,
             level,
-            (*regress, "already at the first level"),
+            (*regress, Msg("already at the first level")),
             inputs,
         )
     criteria = progress_criteria(inp, settings)
@@ -313,7 +354,7 @@ def weekly_review(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_RULES
             level,
             (
                 *met_reasons,
-                "top level managed well: plan complete, maintenance from now",
+                Msg("top level managed well: plan complete, maintenance from now"),
             ),
             inputs,
             True,
@@ -324,7 +365,11 @@ def weekly_review(inp: WeeklyReviewInput, settings: RuleSettings = DEFAULT_RULES
         level,
         (
             *met_reasons,
-            (f"top level: all criteria met in {reviews} of {settings.completion_reviews} reviews needed to complete"),
+            Msg(
+                "top level: all criteria met in {reviews} of {needed} reviews needed to complete",
+                reviews=reviews,
+                needed=settings.completion_reviews,
+            ),
         ),
         inputs,
         True,

@@ -11,26 +11,27 @@ from __future__ import annotations
 from collections.abc import Mapping
 from types import MappingProxyType
 
+from api.rules.text import Msg
 from api.rules.types import ReminderKind
 
-REMINDER_COPY: Mapping[ReminderKind, tuple[str, str]] = MappingProxyType(
+REMINDER_COPY: Mapping[ReminderKind, tuple[Msg, Msg]] = MappingProxyType(
     {
         ReminderKind.DAILY_LOG_REMINDER: (
-            "How is your back today?",
-            "Take a minute to log today's pain. It helps you and your physiotherapist see how things are going.",
+            Msg("How is your back today?"),
+            Msg("Take a minute to log today's pain. It helps you and your physiotherapist see how things are going."),
         ),
         ReminderKind.EXERCISE_REMINDER: (
-            "Time for today's exercises",
-            "Your exercises for today are ready in the app. Staying active helps.",
+            Msg("Time for today's exercises"),
+            Msg("Your exercises for today are ready in the app. Staying active helps."),
         ),
         ReminderKind.WEEKLY_CHECKIN: (
-            "Your weekly check-in",
-            "Have a look back at your week and see what comes next in your plan.",
+            Msg("Your weekly check-in"),
+            Msg("Have a look back at your week and see what comes next in your plan."),
         ),
     }
 )
 
 
-def reminder_copy(kind: ReminderKind) -> tuple[str, str]:
+def reminder_copy(kind: ReminderKind) -> tuple[Msg, Msg]:
     """The (title, body) of a reminder of ``kind``."""
     return REMINDER_COPY[kind]

@@ -6,9 +6,12 @@ from fastapi import APIRouter, Query, status
 from sqlmodel import col, select
 
 from api.deps import CurrentPatient, CurrentUser, NowDep, SessionDep, SettingsDep
+from api.i18n import DEFAULT_LOCALE, render
+from api.i18n.patients import locale_of_user
 from api.models import Screening
 from api.pagination import Keyset
 from api.rules.advice import RED_FLAG_QUESTIONS
+from api.rules.text import Msg
 from api.schemas import Limit, Page
 from api.screenings import service
 from api.screenings.schemas import (
@@ -19,6 +22,12 @@ from api.screenings.schemas import (
     ScreeningResultPublic,
 )
 from exercise_library import get_library
+
+# STarT Back and ODI wording must be a validated translation used verbatim under its licence.
+_NOT_TRANSLATED = Msg(
+    "This questionnaire is shown in English, as published: no validated translation into your language is "
+    "included yet. Answer as best you can, or ask your physiotherapist for help."
+)
 
 router = APIRouter(tags=["screenings"])
 
@@ -69,21 +78,36 @@ def list_screenings(
 
 
 @router.get("/screening-instruments", response_model=list[InstrumentPublic])
-def list_instruments(user: CurrentUser) -> list[InstrumentPublic]:
+def list_instruments(user: CurrentUser, session: SessionDep) -> list[InstrumentPublic]:
     """The questionnaires' wording for the app: STarT Back (with Keele's copyright line),
-    ODI section titles, and the red-flag questions."""
+    ODI section titles, and the red-flag questions.
+
+    The red-flag questions are in the patient's own language. STarT Back and ODI are
+    shown as published, in English, with a note in the patient's language: a validated
+    translation must be used verbatim under its licence, and none is shipped.
+    """
+    locale = locale_of_user(session, user)
+    note = None if locale == DEFAULT_LOCALE else render(_NOT_TRANSLATED, locale)
     library = get_library()
-    instruments = [InstrumentPublic.model_validate(i, from_attributes=True) for i in library.instruments.values()]
+    instruments = [
+        InstrumentPublic.model_validate({**i.model_dump(), "locale": DEFAULT_LOCALE, "note": note})
+        for i in library.instruments.values()
+    ]
     red_flags = InstrumentPublic(
         id="red_flags",
-        name="Red-flag screening",
+        name=render(Msg("Red-flag screening"), locale),
         version="1",
         copyright=None,
         licence=None,
-        instructions="Please answer every question. If any answer is yes, we will tell you what to do straight away.",
+        instructions=render(
+            Msg("Please answer every question. If any answer is yes, we will tell you what to do straight away."),
+            locale,
+        ),
         items=[
-            InstrumentItemPublic(id=symptom.value, text=text, answer="yes_no", options=[])
+            InstrumentItemPublic(id=symptom.value, text=render(text, locale), answer="yes_no", options=[])
             for symptom, text in RED_FLAG_QUESTIONS.items()
         ],
+        locale=locale,
+        note=None,
     )
     return sorted([*instruments, red_flags], key=lambda i: i.id)

@@ -183,3 +183,7 @@ class InstrumentPublic(Public):
     licence: str | None
     instructions: str | None
     items: list[InstrumentItemPublic]
+    locale: str = Field(description="BCP 47: the language the wording is in")
+    note: str | None = Field(
+        description="in the caller's language, when the wording is not: no validated translation is shipped"
+    )

@@ -127,7 +127,7 @@ def test_a_quiet_decision_is_what_the_services_would_do(
             assert _count(db, Alert, patient_id) == alerts
             assert _count(db, PlanDecision, patient_id) == plan_decisions
             asked = decisions.asks_red_flags
-            assert old.flare == (_flare_public(asked.reason) if asked is not None else None)
+            assert old.flare == (_flare_public(asked.reason, patient.locale) if asked is not None else None)
         else:
             # Something to act on: the services did act (an alert, a plan change or a tier).
             acted = (

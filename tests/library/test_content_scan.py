@@ -55,7 +55,7 @@ def data_files() -> list[Path]:
 
 def test_scan_covers_every_data_file() -> None:
     sections = {path.relative_to(DEFAULT_ROOT).parts[0] for path in data_files()}
-    assert sections == {"exercises", "plans", "instruments"}
+    assert sections == {"exercises", "plans", "instruments", "translations"}
     assert len(data_files()) >= 10
 
 
