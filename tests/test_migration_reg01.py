@@ -29,7 +29,7 @@ def _insert_unknown_rule(url: str) -> bool:
     engine = sa.create_engine(url)
     try:
         with Session(engine) as session:
-            patient_id = session.exec(select(Patient.id)).first()
+            patient_id = session.exec(select(Patient.id)).first()  # only the id: any revision has it
             if patient_id is None:
                 _user, patient = register_patient(
                     session,
@@ -72,7 +72,9 @@ class _Rollback(Exception):
 def test_reg01_drops_the_rule_check_and_its_downgrade_restores_it(scratch_url: str) -> None:  # noqa: F811
     settings = test_settings(scratch_url)
     config = alembic_config(settings)
-    command.upgrade(config, "msg01")
+    upgrade(settings)
+    _insert_unknown_rule(scratch_url)  # arranges the patient while the schema is the models' own
+    command.downgrade(config, "msg01")
     assert _rule_checks(scratch_url) == ["ck_alert_rule_valid"]
     assert not _insert_unknown_rule(scratch_url)
     upgrade(settings)
