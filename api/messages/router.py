@@ -57,7 +57,7 @@ def send_my_message(
     written = send_message(session, user, patient, body, now, settings.rules)
     if not written.created:
         response.status_code = status.HTTP_200_OK
-    return MessageWritten(message=written.message, safety=message_safety(settings.rules))
+    return MessageWritten(message=written.message, safety=message_safety(session, patient, settings.rules))
 
 
 @router.post("/me/messages/read", response_model=ReadMarked, responses=_problems(422))
@@ -106,7 +106,7 @@ def send_patient_message(
     written = send_message(session, clinician, patient, body, now, settings.rules)
     if not written.created:
         response.status_code = status.HTTP_200_OK
-    return MessageWritten(message=written.message, safety=message_safety(settings.rules))
+    return MessageWritten(message=written.message, safety=message_safety(session, patient, settings.rules))
 
 
 @router.post(f"{CLINICIAN_PATH}/read", response_model=ReadMarked, responses=_problems(422))

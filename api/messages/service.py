@@ -36,11 +36,12 @@ from api.models import AuthorRole, Message, NotificationKind, Patient, Role, Use
 from api.notifications.service import enqueue_notification
 from api.pagination import Keyset
 from api.rules.settings import RuleSettings
+from api.rules.text import Msg
 from api.upsert import insert_for
 
 FORMER_STAFF = "Former care team member"
 # Fixed words for the pushes: no message text, no names, nothing about the patient.
-TO_PATIENT = ("New message", "You have a new message from your physiotherapist.")
+TO_PATIENT = (Msg("New message"), Msg("You have a new message from your physiotherapist."))
 TO_CLINICIAN = ("New patient message", "A patient in your care team sent you a message. Open Backstep to read it.")
 
 
@@ -124,7 +125,9 @@ def send_message(
     assert patient.id is not None and author.id is not None
     side = side_of(author)
     extra: dict[str, object] = (
-        {"safety": message_safety(rules).model_dump(mode="json")} if side == AuthorRole.PATIENT else {}
+        {"safety": message_safety(session, patient, rules).model_dump(mode="json")}
+        if side == AuthorRole.PATIENT
+        else {}
     )
     stored = _by_client_id(session, patient.id, body.client_id)
     if stored is not None:
@@ -233,7 +236,7 @@ def conversation_page(
         items=_public(session, rows),
         next_cursor=next_cursor,
         unread_messages=unread_count(session, patient.id, reader),
-        safety=message_safety(rules),
+        safety=message_safety(session, patient, rules),
     )
 
 

@@ -195,3 +195,49 @@ def test_a_refusal_says_which_fields_in_the_language_asked_for(
     assert future.json()["detail"] == "champs non valides : body.birth_year"
     english = client.patch(f"{API}/me", json={"locale": "xx"}, headers=headers)
     assert english.json()["detail"] == "invalid fields: body.locale"
+
+
+def test_a_german_patient_messaging_the_care_team_reads_the_safety_statement_in_german_with_112(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    """Issues 18 and 19: the conversation's emergency statement and the push are the patient's own language."""
+    set_clock(app, session, START)
+    admin = auth(app, make_admin(session, app))
+    clinic = _clinic(client, admin, country="DE")
+    code = _clinician_invite(client, admin, app, clinic["id"])
+    registered = _register(client, invite_code=code, locale="de-DE")
+    assert registered.status_code == 201, registered.text
+    headers = _patient_headers(app, session, registered.json()["id"])
+
+    sent = client.post(
+        f"{API}/me/messages",
+        json={"body": "Frage zur Übung", "client_id": "0b5f6c1e-3d5a-4d43-9b8e-1f2a3b4c5d6e"},
+        headers=headers,
+    )
+    assert sent.status_code == 201, sent.text
+    for safety in (sent.json()["safety"], client.get(f"{API}/me/messages", headers=headers).json()["safety"]):
+        assert safety["emergency_number"] == "112"
+        assert safety["statement"].startswith("Nachrichten werden nicht auf Notfälle überwacht")
+        assert "die 112 an" in safety["statement"] and "999" not in safety["statement"]
+
+    # The physiotherapist's answer reaches the patient as a German push without its text.
+    session.rollback()
+    clinician = session.exec(select(User).where(User.role == "clinician", User.display_name == "Anna")).all()[-1]
+    patient_id = session.exec(select(Patient.id).where(Patient.user_id == registered.json()["id"])).one()
+    reply = client.post(
+        f"{API}/clinician/patients/{patient_id}/messages",
+        json={"body": "Gern, morgen um 10 Uhr.", "client_id": "6a1d2c3b-4e5f-4a6b-8c7d-9e0f1a2b3c4d"},
+        headers=auth(app, clinician),
+    )
+    assert reply.status_code == 201, reply.text
+    session.rollback()
+    push = session.exec(
+        select(Notification).where(
+            Notification.user_id == registered.json()["id"], Notification.kind == NotificationKind.MESSAGE
+        )
+    ).one()
+    assert (push.title, push.body) == (
+        "Neue Nachricht",
+        "Sie haben eine neue Nachricht von Ihrer Physiotherapeutin oder Ihrem Physiotherapeuten.",
+    )
+    assert "morgen" not in push.body
