@@ -131,7 +131,11 @@ def sweep(record: dict[str, Any]) -> list[str]:
             f"| {name} | {load} | {r['seconds']} ({r['escalation_seconds']}) | {r['escalation_patients']:,} | "
             f"{r['escalation_alerts_opened']:,} | {r['escalation_nudges']:,} | {r['plan_reviews']:,} |"
         )
-    lines += ["", f"Daily ≤ 120 s: {_yes(record['bars']['daily_le_120s'])}."]
+    bars = record["bars"]
+    line = f"Daily ≤ 120 s: {_yes(bars['daily_le_120s'])}"
+    if "catch_up_le_120s" in bars:
+        line += f"; daily ≤ 21 s: {_yes(bars['daily_le_21s'])}; catch-up ≤ 120 s: {_yes(bars['catch_up_le_120s'])}"
+    lines += ["", line + "."]
     return lines
 
 

@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from api.models import CheckpointResult, Instrument, PainLog, Patient, Screening
 from api.rules.types import MedicationClass, PainDay, PatientProfile, Symptom
 from api.rules.windows import CheckpointOutcome
-from api.upsert import insert_for
+from api.upsert import insert_rows
 
 _log = structlog.get_logger("api.alerts")
 _PAIN_COLUMNS = [
@@ -144,7 +144,7 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
         }
         for pid, o in outcomes
     }
-    statement = insert_for(session, table)
+    statement, parameters = insert_rows(session, table, list(rows.values()))
     changed = or_(
         table.c.classification != statement.excluded.classification,
         table.c.ruleset_version != statement.excluded.ruleset_version,
@@ -163,7 +163,7 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
             },
             where=changed,
         ),
-        list(rows.values()),
+        parameters,
     )
 
 
