@@ -101,8 +101,14 @@ def load_pain_days_for(
         query = query.join(Patient, col(Patient.id) == PainLog.patient_id).where(only)
     rows = session.execute(query.order_by(col(PainLog.patient_id), col(PainLog.log_date))).all()
     if only is not None:
-        for row in rows:
-            found[row.patient_id].append(PainDay(on=row.log_date, back_pain=row.back_pain))
+        # PainDay is immutable: patients share one value per (date, back pain), so a sweep
+        # batch builds a few hundred values instead of one per log row.
+        shared: dict[tuple[Any, int], PainDay] = {}
+        for pid, on, pain in rows:
+            day = shared.get((on, pain))
+            if day is None:
+                day = shared[(on, pain)] = PainDay(on=on, back_pain=pain)
+            found[pid].append(day)
     else:
         for row in rows:
             found[row.patient_id].append(_pain_day(row))
