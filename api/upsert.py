@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime, time
 from typing import Any
+from uuid import UUID
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -16,3 +21,64 @@ def insert_for(session: Session, table: Any) -> Any:
     if dialect == "sqlite":
         return sqlite.insert(table)
     raise RuntimeError(f"unsupported database dialect: {dialect}")
+
+
+def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
+    """``insert_for`` for many rows (each with the same keys), and the parameters to execute it with.
+
+    Callers add ``on_conflict_do_*`` and ``returning`` as to ``insert_for`` and run
+    ``session.execute(statement, parameters)``.
+
+    On PostgreSQL the rows travel as one JSON array in one
+    ``INSERT … SELECT … FROM jsonb_to_recordset(:rows)``, whose text does not depend on the
+    number of rows: SQLAlchemy compiles it once, psycopg parses it once and the rows are
+    encoded by the C JSON encoder. A multi-row ``VALUES`` (SQLAlchemy's "insertmanyvalues")
+    has ten thousand parameters for a thousand rows, and psycopg re-parses such a statement
+    in Python on every execution (it caches only statements of at most 50 parameters): that
+    was the largest single cost of the sweep's first run. Values are typed by the columns
+    (text for strings, so a value too long for its column is refused as before). Elsewhere
+    (SQLite): the plain insert and the list of rows, executed as an executemany.
+    """
+    if not rows:
+        raise ValueError("insert_rows needs at least one row")
+    dialect = session.get_bind().dialect
+    if dialect.name != "postgresql":
+        return insert_for(session, table), list(rows)
+    names = list(rows[0])
+    # SQLAlchemy fills Python-side column defaults into VALUES, not into a SELECT: fill them here.
+    defaults = {
+        c.name: c.default
+        for c in table.c
+        if c.name not in names and c.default is not None and (c.default.is_scalar or c.default.is_callable)
+    }
+    records = [dict(row) for row in rows]
+    for name, default in defaults.items():
+        for record in records:
+            record[name] = default.arg if default.is_scalar else default.arg(None)
+    names += list(defaults)
+    fields = []
+    for name in names:
+        column = table.c[name]
+        kind = column.type
+        if isinstance(kind, sa.types.TypeDecorator):  # e.g. UTCDateTime: its checks and conversion
+            process = kind.bind_processor(dialect)
+            if process is not None:
+                for record in records:
+                    record[name] = process(record[name])
+            kind = kind.impl_instance
+        kind = kind.dialect_impl(dialect)
+        if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
+            kind = sa.Text()  # the column's own assignment refuses a value too long for it
+        fields.append(sa.column(name, kind))
+    given = sa.cast(sa.bindparam("rows", type_=sa.Text()), postgresql.JSONB())
+    source = sa.func.jsonb_to_recordset(given).table_valued(*fields).render_derived(name="given", with_types=True)
+    statement = postgresql.insert(table).from_select(names, sa.select(*(source.c[name] for name in names)))
+    return statement, {"rows": json.dumps(records, default=_json_value, allow_nan=False)}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, datetime | date | time):
+        return value.isoformat()
+    if isinstance(value, UUID):
+        return str(value)
+    raise TypeError(f"{type(value).__name__} is not a column value insert_rows can send")

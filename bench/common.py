@@ -33,6 +33,8 @@ from api.migrations import upgrade
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 PG_ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+# Scratch databases are called <prefix><name>: set another prefix to run two benchmarks side by side.
+DATABASE_PREFIX = os.environ.get("BENCH_DATABASE_PREFIX", "bench_")
 
 
 def machine() -> dict[str, Any]:
@@ -90,7 +92,7 @@ def save(name: str, result: Mapping[str, Any]) -> Path:
 
 @contextlib.contextmanager
 def scratch_database(name: str, backend: str) -> Iterator[str]:
-    """A fresh, migrated database URL: PostgreSQL ``bench_<name>`` or a temporary SQLite file."""
+    """A fresh, migrated database URL: PostgreSQL ``bench_<name>`` (see DATABASE_PREFIX) or a temporary SQLite file."""
     if backend == "sqlite":
         directory = Path(tempfile.mkdtemp(prefix=f"bench-{name}-"))
         url = f"sqlite:///{directory / 'bench.db'}"
@@ -100,7 +102,7 @@ def scratch_database(name: str, backend: str) -> Iterator[str]:
         finally:
             shutil.rmtree(directory, ignore_errors=True)
         return
-    database = f"bench_{name}"
+    database = f"{DATABASE_PREFIX}{name}"
     admin = sa.create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
     with admin.connect() as connection:
         connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')

@@ -5,14 +5,19 @@
 For each backend: a fresh scratch database (``bench_ingest`` on PostgreSQL, a temporary
 file for SQLite) with 2,000 patients in care teams, plans, 2-6 weeks of logs and
 sessions, settled checkpoints and alerts (``bench/population.py``); access tokens are
-minted for every patient. Then, in the same run and against the same database:
+minted for every patient. Then, in the same run and against the same database, two
+servers run side by side:
 
-1. ``backstep serve`` (a real uvicorn process: production environment, log level
-   WARNING, no in-process scheduler) takes ``PUT /api/v1/me/pain-logs/{date}`` from wrk
-   with 16 connections, spread over every patient and the last days (``bench/ingest.lua``):
-   a warm-up, then the measured window;
-2. the bare FastAPI endpoint of ``bench/bare_app.py`` (one INSERT, same engine settings)
-   takes the same load.
+- ``backstep serve`` (a real uvicorn process: production environment, log level
+  WARNING, no in-process scheduler) taking ``PUT /api/v1/me/pain-logs/{date}``;
+- the bare FastAPI endpoint of ``bench/bare_app.py`` (one INSERT, same engine settings).
+
+wrk sends the same load (16 connections, spread over every patient and the last days,
+``bench/ingest.lua``) to each in turn: a warm-up of each, then ``--pairs`` (default 3)
+pairs of measured windows, API then bare, alternated, so a machine that slows down or
+speeds up during the run weighs on both alike. Each pair gives a ratio; the ratio
+reported is the median of the pairs', and the figures of each endpoint are the medians
+of its windows (non-2xx and socket errors summed). Every window is kept in the record.
 
 Reports req/s, p50/p99 and their ratio, and the API worker's peak RSS (VmHWM).
 Bars: ratio ≥ 0.8, p99 ≤ 250 ms, peak RSS ≤ 250 MiB.
@@ -21,6 +26,7 @@ Bars: ratio ≥ 0.8, p99 ≤ 250 ms, peak RSS ≤ 250 MiB.
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
 from datetime import UTC, datetime, timedelta
@@ -33,7 +39,7 @@ import sqlalchemy as sa
 from api.config import Settings
 from api.db import make_engine
 from api.security import create_access_token
-from bench.bare_app import bare_log, bare_metadata
+from bench.bare_app import bare_metadata
 from bench.common import ROOT, free_port, machine, peak_rss_mib, save, scratch_database, server, wait_for_quiet, wrk
 from bench.population import Cohort, build, days_of
 
@@ -70,33 +76,43 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
         )
         dates = days_of([today - timedelta(days=i) for i in range(31)])
         base = int((now - timedelta(hours=1)).timestamp())
+        step = 3600 // (args.pairs + 2)  # each API window writes later edit times than the one before
         wrk_args = [str(tokens), dates, "", str(base), str(args.threads)]
         result: dict[str, Any] = {"backend": backend, "population": built.counts}
 
-        port = free_port()
-        api = f"http://127.0.0.1:{port}"
-        command = [str(ROOT / ".venv/bin/backstep"), "serve", "--port", str(port), "--workers", str(args.workers)]
-        with server(command, server_env(url), f"{api}/healthz") as pid:
-            before = _counts(engine)
-            result["api_warmup"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.warmup, args)
-            wrk_args[3] = str(base + 600)  # later edit times than the warm-up's
-            result["api"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.seconds, args)
-            result["api_peak_rss_mib"] = peak_rss_mib(pid, args.workers)
-            result["api_rows_written"] = {k: v - before[k] for k, v in _counts(engine).items()}
-
-        port = free_port()
-        bare = f"http://127.0.0.1:{port}"
-        command = [
+        api_port, bare_port = free_port(), free_port()
+        api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
+        api_command = [
+            str(ROOT / ".venv/bin/backstep"), "serve", "--port", str(api_port), "--workers", str(args.workers),
+        ]  # fmt: skip
+        bare_command = [
             str(ROOT / ".venv/bin/python"), "-m", "uvicorn", "bench.bare_app:create_app", "--factory",
-            "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning", "--no-access-log",
+            "--host", "127.0.0.1", "--port", str(bare_port), "--log-level", "warning", "--no-access-log",
             "--workers", str(args.workers),
         ]  # fmt: skip
-        with server(command, server_env(url), f"{bare}/healthz") as pid:
+        with (
+            server(api_command, server_env(url), f"{api}/healthz") as api_pid,
+            server(bare_command, server_env(url), f"{bare}/healthz") as bare_pid,
+        ):
+            result["api_warmup"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.warmup, args)
             result["bare_warmup"] = _load(bare, "/bare/pain-logs/", wrk_args, args.warmup, args)
-            result["bare"] = _load(bare, "/bare/pain-logs/", wrk_args, args.seconds, args)
-            result["bare_peak_rss_mib"] = peak_rss_mib(pid, args.workers)
+            written: dict[str, int] = {}
+            api_windows, bare_windows = [], []
+            for pair in range(args.pairs):
+                wrk_args[3] = str(base + step * (pair + 1))
+                before = _counts(engine)
+                api_windows.append(_load(api, "/api/v1/me/pain-logs/", wrk_args, args.seconds, args))
+                for name, count in _counts(engine).items():
+                    written[name] = written.get(name, 0) + count - before[name]
+                bare_windows.append(_load(bare, "/bare/pain-logs/", wrk_args, args.seconds, args))
+            result["api_peak_rss_mib"] = peak_rss_mib(api_pid, args.workers)
+            result["bare_peak_rss_mib"] = peak_rss_mib(bare_pid, args.workers)
+        result["api_rows_written"] = written
         engine.dispose()
-    result["ratio_rps"] = round(result["api"]["rps"] / result["bare"]["rps"], 3)
+    result["api_windows"], result["bare_windows"] = api_windows, bare_windows
+    result["pair_ratios"] = [round(a["rps"] / b["rps"], 3) for a, b in zip(api_windows, bare_windows, strict=True)]
+    result["api"], result["bare"] = _median(api_windows), _median(bare_windows)
+    result["ratio_rps"] = round(statistics.median(result["pair_ratios"]), 3)
     result["bars"] = {
         "ratio_ge_0.8": result["ratio_rps"] >= 0.8,
         "p99_le_250ms": result["api"]["p99_ms"] <= 250,
@@ -113,11 +129,20 @@ def _load(url: str, prefix: str, wrk_args: list[str], seconds: int, args: argpar
     )
 
 
+def _median(windows: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over the windows; errors summed."""
+    summed = ("non_2xx", "socket_errors")
+    return {
+        key: sum(w[key] for w in windows) if key in summed else round(statistics.median(w[key] for w in windows), 3)
+        for key in windows[0]
+    }
+
+
 def _counts(engine: sa.Engine) -> dict[str, int]:
     with engine.connect() as connection:
         return {
             name: connection.execute(sa.text(f'SELECT count(*) FROM "{name}"')).scalar_one()
-            for name in ("pain_log", "alert", "notification", "audit_event", "plan_decision", bare_log.name)
+            for name in ("pain_log", "alert", "notification", "audit_event", "plan_decision")
         }
 
 
@@ -125,7 +150,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--patients", type=int, default=2000)
-    parser.add_argument("--seconds", type=int, default=30)
+    parser.add_argument("--seconds", type=int, default=30, help="each measured window")
+    parser.add_argument("--pairs", type=int, default=3, help="measured (API, bare) window pairs, alternated")
     parser.add_argument("--warmup", type=int, default=5)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--threads", type=int, default=2)
@@ -145,6 +171,7 @@ def main() -> int:
         "connections": args.connections,
         "workers": args.workers,
         "seconds": args.seconds,
+        "pairs": args.pairs,
         "results": [],
     }
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as work:

@@ -3,11 +3,14 @@
     .venv/bin/python -m bench.reminder_tick [--patients 100000] [--due 10000]
 
 Builds a scratch database ``bench_reminders`` (dropped at the end) with the patients'
-users, preferences and daily-log schedule rows, ``--due`` of them due now, then times a
-tick with nothing due (bar: ≤ 50 ms; 20 ticks, median and max reported) and one tick
-firing the due reminders (bar: ≤ 10 s): each decided by the rules, its notification
-inserted under its unique key, its schedule row moved to the next day, in batches of
-``BACKSTEP_REMINDER_BATCH_SIZE``. Push delivery is measured by ``bench/delivery.py``.
+users, preferences (the clinic defaults, quiet hours 22:00-08:00 included), one push
+device each and daily-log schedule rows, ``--due`` of them due now, then times a tick
+with nothing due (bar: ≤ 50 ms; 20 ticks, median and max reported) and one tick firing
+the due reminders (bar: ≤ 10 s): each decided by the rules, its notification inserted
+under its unique key with one pending delivery for the patient's device (the devices
+and quiet hours of the batch's recipients looked up, as in production), its schedule
+row moved to the next day, in batches of ``BACKSTEP_REMINDER_BATCH_SIZE``. Sending the
+pushes is measured by ``bench/delivery.py``.
 
 History: the reminders engineer recorded, under load average 4-6, idle ticks of
 1.0-4.8 ms median and 10,000 due reminders in 7.1-9.0 s (four runs); the current
@@ -28,8 +31,10 @@ import sqlalchemy as sa
 from api.config import Settings
 from api.db import make_engine
 from api.logs import configure_logging
-from api.models import Patient, ReminderPreference, ReminderSchedule, User
+from api.models import Device, DevicePlatform, Patient, ReminderPreference, ReminderSchedule, User
+from api.reminders.service import default_preferences
 from api.reminders.tick import run_reminder_tick
+from api.rules.settings import DEFAULT_RULES
 from bench.common import machine, save, scratch_database, wait_for_quiet
 
 NOW = datetime(2026, 6, 8, 19, 0, 30, tzinfo=UTC)  # 20:00:30 BST
@@ -38,6 +43,9 @@ NOW = datetime(2026, 6, 8, 19, 0, 30, tzinfo=UTC)  # 20:00:30 BST
 def build(engine: sa.Engine, patients: int, due: int) -> None:
     created = NOW - timedelta(days=3)
     chunk = 5000
+    # The clinic's defaults from their one source, quiet hours included (22:00-08:00).
+    defaults = default_preferences(0, created, DEFAULT_RULES).model_dump(exclude={"patient_id", "updated_at"})
+    assert defaults["quiet_start"] != defaults["quiet_end"], "the benchmark needs quiet hours"
     with engine.begin() as connection:
         for start in range(0, patients, chunk):
             ids = range(start + 1, min(start + chunk, patients) + 1)
@@ -54,7 +62,17 @@ def build(engine: sa.Engine, patients: int, due: int) -> None:
                 [{"id": i, "user_id": i, "timezone": "Europe/London", "created_at": created, "updated_at": created}
                  for i in ids],
             )  # fmt: skip
-            connection.execute(sa.insert(ReminderPreference), [{"patient_id": i, "updated_at": created} for i in ids])
+            connection.execute(
+                sa.insert(ReminderPreference), [{**defaults, "patient_id": i, "updated_at": created} for i in ids]
+            )
+            connection.execute(
+                sa.insert(Device),
+                [
+                    {"id": i, "user_id": i, "platform": DevicePlatform.WEBHOOK, "token": f"bench-device-{i}",
+                     "created_at": created}
+                    for i in ids
+                ],
+            )  # fmt: skip
             connection.execute(
                 sa.insert(ReminderSchedule),
                 [
@@ -64,7 +82,7 @@ def build(engine: sa.Engine, patients: int, due: int) -> None:
                     for i in ids
                 ],
             )  # fmt: skip
-        for table in ("app_user", "patient"):
+        for table in ("app_user", "patient", "device"):
             connection.execute(sa.text(f"SELECT setval('{table}_id_seq', {patients})"))
         connection.execute(sa.text("ANALYZE"))
 
@@ -98,6 +116,7 @@ def main() -> int:
         tick_seconds = time.perf_counter() - started
         with engine.connect() as connection:
             notifications = connection.execute(sa.text("SELECT count(*) FROM notification")).scalar_one()
+            deliveries = connection.execute(sa.text("SELECT count(*) FROM delivery")).scalar_one()
         engine.dispose()
     record.update(
         {
@@ -106,10 +125,13 @@ def main() -> int:
             "due_tick_seconds": round(tick_seconds, 2),
             "due_tick_result": fired,
             "notifications_created": notifications,
+            "devices": args.patients,
+            "deliveries_created": deliveries,
             "bars": {
                 "idle_le_50ms": statistics.median(idle) <= 0.05,
                 "due_le_10s": tick_seconds <= 10,
                 "each_due_reminder_once": notifications == args.due == fired["created"],
+                "one_delivery_each": deliveries == notifications,
             },
             "load_after": machine()["loadavg"],
         }

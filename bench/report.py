@@ -56,6 +56,20 @@ def ingest(record: dict[str, Any]) -> list[str]:
             f"| {r['backend']} | {r['ratio_rps']} | {_yes(b['ratio_ge_0.8'])} | {_yes(b['p99_le_250ms'])} | "
             f"{_yes(b['peak_rss_le_250mib'])} | {written} |"
         )
+    if all("pair_ratios" in r for r in record["results"]):
+        lines += [
+            "",
+            f"API and bare windows alternated, {record['pairs']} pairs of {record['seconds']} s; the figures above "
+            "are the medians of the windows, the ratio the median of the pairs':",
+            "",
+            "| backend | pair | API req/s | bare req/s | ratio | API p99 ms |",
+            "|---|---|---|---|---|---|",
+        ]
+        for r in record["results"]:
+            for i, (a, bare) in enumerate(zip(r["api_windows"], r["bare_windows"], strict=True)):
+                lines.append(
+                    f"| {r['backend']} | {i + 1} | {a['rps']} | {bare['rps']} | {r['pair_ratios'][i]} | {a['p99_ms']} |"
+                )
     return lines
 
 
@@ -88,11 +102,11 @@ def reminder(record: dict[str, Any]) -> list[str]:
         "",
         _machine(record) + f"; load average before {record['load_before']}, after {record['load_after']}.",
         "",
-        "| patients | idle tick median / max | 10,000 due | created | bars |",
-        "|---|---|---|---|---|",
-        f"| {record['patients']:,} | {record['idle_tick_ms_median']} / {record['idle_tick_ms_max']} ms | "
-        f"{record['due_tick_seconds']} s | {record['notifications_created']:,} | "
-        f"idle ≤ 50 ms {_yes(b['idle_le_50ms'])}, "
+        "| patients | push devices | idle tick median / max | 10,000 due | created | deliveries | bars |",
+        "|---|---|---|---|---|---|---|",
+        f"| {record['patients']:,} | {record.get('devices', 0):,} | {record['idle_tick_ms_median']} / "
+        f"{record['idle_tick_ms_max']} ms | {record['due_tick_seconds']} s | {record['notifications_created']:,} | "
+        f"{record.get('deliveries_created', 0):,} | idle ≤ 50 ms {_yes(b['idle_le_50ms'])}, "
         f"due ≤ 10 s {_yes(b['due_le_10s'])}, each once {_yes(b['each_due_reminder_once'])} |",
     ]
 
@@ -117,7 +131,11 @@ def sweep(record: dict[str, Any]) -> list[str]:
             f"| {name} | {load} | {r['seconds']} ({r['escalation_seconds']}) | {r['escalation_patients']:,} | "
             f"{r['escalation_alerts_opened']:,} | {r['escalation_nudges']:,} | {r['plan_reviews']:,} |"
         )
-    lines += ["", f"Daily ≤ 120 s: {_yes(record['bars']['daily_le_120s'])}."]
+    bars = record["bars"]
+    line = f"Daily ≤ 120 s: {_yes(bars['daily_le_120s'])}"
+    if "catch_up_le_120s" in bars:
+        line += f"; daily ≤ 21 s: {_yes(bars['daily_le_21s'])}; catch-up ≤ 120 s: {_yes(bars['catch_up_le_120s'])}"
+    lines += ["", line + "."]
     return lines
 
 

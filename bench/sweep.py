@@ -9,12 +9,13 @@ reach each checkpoint and a seventh of the plans are due a weekly review), logs 
 results, no alerts, ``swept_on`` empty. Then it times, with ``api.jobs.run_sweep`` (the
 escalation sweep then the plan reviews, as the scheduler runs them):
 
-1. **catch-up**: the first sweep over that never-evaluated history (every checkpoint
-   already reached is recorded, its alerts opened; silences, flares, medication
-   reviews; plans due today reviewed);
-2. **daily** (the bar, ≤ 120 s): the app's next day is written (a log for ~85 % of the
-   patients still logging, Monday/Wednesday/Friday sessions), then the next night's
-   sweep: steady state, yesterday's sweep done and its results stored;
+1. **catch-up** (issue 14: ≤ 120 s): the first sweep over that never-evaluated history
+   (every checkpoint already reached is recorded, its alerts opened; silences, flares,
+   medication reviews; plans due today reviewed);
+2. **daily** (the bar, ≤ 120 s; issue 14: ≤ 21 s, the figure before it): the app's
+   next day is written (a log for ~85 % of the patients still logging,
+   Monday/Wednesday/Friday sessions), then the next night's sweep: steady state,
+   yesterday's sweep done and its results stored;
 3. **nothing due**: the same sweep again an hour later.
 """
 
@@ -150,7 +151,12 @@ def main() -> int:
         record["nothing_due"] = sweep(engine, settings, night + timedelta(days=2, hours=1))
         record["after"] = table_counts(engine)
         engine.dispose()
-    record["bars"] = {"daily_le_120s": all(d["seconds"] <= 120 for d in days)}
+    record["bars"] = {
+        "daily_le_120s": all(d["seconds"] <= 120 for d in days),
+        # Issue 14: the daily sweep no slower than the 21 s measured before it, the catch-up ≤ 120 s.
+        "daily_le_21s": all(d["seconds"] <= 21 for d in days),
+        "catch_up_le_120s": record["catch_up"]["seconds"] <= 120,
+    }
     record["load_after"] = machine()["loadavg"]
     save(args.name, record)
     return 0

@@ -33,7 +33,6 @@ from enum import StrEnum, auto
 from typing import Any
 
 import structlog
-from sqlalchemy import insert
 from sqlmodel import Session, col, select
 
 from api.alerts.notify import NOTIFIED_TIERS, URGENT_TIERS, notify_care_team, notify_if_due, notify_opened
@@ -41,7 +40,7 @@ from api.audit import record_audit
 from api.models import Alert, AlertStatus, AuditEvent
 from api.request_context import current_request_id
 from api.rules.types import AlertSpec, Tier
-from api.upsert import insert_for
+from api.upsert import insert_rows
 
 MAX_RECURRENCES = 50
 MAX_KEY_LENGTH = 120
@@ -205,11 +204,14 @@ def _insert(
         }
         for pid, spec in items
     ]
-    # One cached Core statement executed for many rows (batched INSERT … RETURNING); the
-    # ORM's bulk path would split the batch wherever a value is None.
+    # One Core statement for many rows (``insert_rows``); the ORM's bulk path would split
+    # the batch wherever a value is None.
     table = Alert.__table__  # type: ignore[attr-defined]
-    statement = insert_for(session, table).on_conflict_do_nothing().returning(table.c.id)
-    ids = [row.id for row in session.execute(statement, rows).all()]
+    statement, parameters = insert_rows(session, table, rows)
+    statement = statement.on_conflict_do_nothing()
+    if isinstance(parameters, dict):  # one statement (PostgreSQL): the inserted rows come back as alerts
+        return list(session.scalars(select(Alert).from_statement(statement.returning(*table.c)), parameters))
+    ids = [row.id for row in session.execute(statement.returning(table.c.id), parameters).all()]
     if not ids:
         return []
     return list(session.exec(select(Alert).where(col(Alert.id).in_(ids))).all())
@@ -323,7 +325,8 @@ def _audit_opened(session: Session, alerts: Sequence[Alert], now: datetime) -> N
         }
         for alert in alerts
     ]
-    session.execute(insert(AuditEvent), rows)
+    statement, parameters = insert_rows(session, AuditEvent.__table__, rows)  # type: ignore[attr-defined]
+    session.execute(statement, parameters)
     for alert in alerts:
         _log.info("alert_opened", alert_id=alert.id, patient_id=alert.patient_id, rule=alert.rule, tier=alert.tier)
 

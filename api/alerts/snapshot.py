@@ -18,7 +18,7 @@ from sqlmodel import Session, col, select
 from api.models import CheckpointResult, Instrument, PainLog, Patient, Screening
 from api.rules.types import MedicationClass, PainDay, PatientProfile, Symptom
 from api.rules.windows import CheckpointOutcome
-from api.upsert import insert_for
+from api.upsert import insert_for, insert_rows
 
 _log = structlog.get_logger("api.alerts")
 _PAIN_COLUMNS = [
@@ -101,8 +101,14 @@ def load_pain_days_for(
         query = query.join(Patient, col(Patient.id) == PainLog.patient_id).where(only)
     rows = session.execute(query.order_by(col(PainLog.patient_id), col(PainLog.log_date))).all()
     if only is not None:
-        for row in rows:
-            found[row.patient_id].append(PainDay(on=row.log_date, back_pain=row.back_pain))
+        # PainDay is immutable: patients share one value per (date, back pain), so a sweep
+        # batch builds a few hundred values instead of one per log row.
+        shared: dict[tuple[Any, int], PainDay] = {}
+        for pid, on, pain in rows:
+            day = shared.get((on, pain))
+            if day is None:
+                day = shared[(on, pain)] = PainDay(on=on, back_pain=pain)
+            found[pid].append(day)
     else:
         for row in rows:
             found[row.patient_id].append(_pain_day(row))
@@ -128,7 +134,11 @@ def known_symptoms(session: Session, patient_id: int, *, exclude_screening_id: i
 
 
 def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, CheckpointOutcome]], now: datetime) -> None:
-    """Upsert checkpoint outcomes; rows whose result did not change are left as they are."""
+    """Upsert checkpoint outcomes; rows whose result did not change are left as they are.
+
+    A write's handful of rows runs the upsert built once per dialect; the sweep's batches
+    go through ``insert_rows`` (one ``jsonb_to_recordset`` statement on PostgreSQL).
+    """
     if not outcomes:
         return
     rows = {
@@ -143,27 +153,39 @@ def record_checkpoints(session: Session, outcomes: Sequence[tuple[int, Checkpoin
         }
         for pid, o in outcomes
     }
-    session.execute(_checkpoint_upsert(session), list(rows.values()))
+    values = list(rows.values())
+    if len(values) <= _FEW_ROWS:
+        session.execute(_checkpoint_upsert(session), values)
+        return
+    statement, parameters = insert_rows(session, _CHECKPOINT_TABLE, values)
+    session.execute(_upsert_of(statement), parameters)
 
 
+# A pain log records at most the four checkpoints (14/28/42/84); a sweep batch many more.
+_FEW_ROWS = 4
+_CHECKPOINT_TABLE: Any = CheckpointResult.__table__  # type: ignore[attr-defined]
 _CHECKPOINT_UPSERTS: dict[str, Any] = {}
 
 
 def _checkpoint_upsert(session: Session) -> Any:
-    """The checkpoint upsert, built once per dialect (building it cost more than running it)."""
+    """The checkpoint upsert for a write's few rows, built once per dialect (building it cost more than running it)."""
     dialect = session.get_bind().dialect.name
     built = _CHECKPOINT_UPSERTS.get(dialect)
-    if built is not None:
-        return built
-    table = CheckpointResult.__table__  # type: ignore[attr-defined]
-    statement = insert_for(session, table)
+    if built is None:
+        built = _CHECKPOINT_UPSERTS[dialect] = _upsert_of(insert_for(session, _CHECKPOINT_TABLE))
+    return built
+
+
+def _upsert_of(statement: Any) -> Any:
+    """``statement`` (an insert into checkpoint_result) updating a stored row only where its result changed."""
+    table = _CHECKPOINT_TABLE
     changed = or_(
         table.c.classification != statement.excluded.classification,
         table.c.ruleset_version != statement.excluded.ruleset_version,
         _differs(table.c.baseline_mean, statement.excluded.baseline_mean),
         _differs(table.c.current_mean, statement.excluded.current_mean),
     )
-    built = _CHECKPOINT_UPSERTS[dialect] = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[table.c.patient_id, table.c.checkpoint_day],
         set_={
             "baseline_mean": statement.excluded.baseline_mean,
@@ -174,7 +196,6 @@ def _checkpoint_upsert(session: Session) -> Any:
         },
         where=changed,
     )
-    return built
 
 
 def _differs(stored: Any, new: Any) -> ColumnElement[bool]:

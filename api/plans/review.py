@@ -30,7 +30,7 @@ from api.rules.text import Msg
 from api.rules.types import Difficulty, PainDay, PlanAction, SessionRecord
 from api.rules.walking import initial_walking_target, next_walking_target
 from api.rules.windows import window_mean
-from api.upsert import insert_for
+from api.upsert import insert_rows
 from exercise_library import get_library
 
 _log = structlog.get_logger("api.plans.review")
@@ -197,10 +197,9 @@ def insert_decisions(session: Session, rows: list[dict[str, Any]]) -> dict[tuple
     if not rows:
         return {}
     table = PlanDecision.__table__  # type: ignore[attr-defined]
-    statement = (
-        insert_for(session, table).on_conflict_do_nothing().returning(table.c.id, table.c.plan_id, table.c.review_on)
-    )
+    statement, parameters = insert_rows(session, table, rows)
+    statement = statement.on_conflict_do_nothing().returning(table.c.id, table.c.plan_id, table.c.review_on)
     # No autoflush: the batch's plan rows are flushed together afterwards.
     with session.no_autoflush:
-        inserted = session.execute(statement, rows).all()
+        inserted = session.execute(statement, parameters).all()
     return {(row.plan_id, row.review_on): row.id for row in inserted}
