@@ -97,6 +97,8 @@ def _valid_but_refused_on_purpose(case: Any) -> str | None:
         return "a cursor is opaque and minted by the server; a made-up one is refused"
     if "timezone" in body:
         return "a zone name is checked against the IANA database, which a JSON schema cannot list"
+    if "locale" in body or "country" in body:
+        return "a locale or clinic country must be one Backstep ships (its texts, its emergency numbers)"
     if case.path in NEW_PASSWORD and password_problem(str(body.get("password", ""))) is not None:
         return "a new password must not be a common one (NIST SP 800-63B), which a JSON schema cannot list"
     if not _storable(case.body) or not _storable(case.query) or not _storable(case.path_parameters):
