@@ -24,9 +24,9 @@ from api.i18n.patients import patient_rules
 from api.models import PainLog, Patient, Plan
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
-from api.plans.schemas import DecisionSummary, PlanPublic
+from api.plans.schemas import PlanPublic
 from api.plans.service import plan_for
-from api.plans.views import plan_public, plan_public_of
+from api.plans.views import decision_summary, plan_public, plan_public_of
 from api.rules.advice import RED_FLAG_QUESTIONS, advice_for
 from api.rules.pipeline import Decisions, LogsWritten, evaluate
 from api.rules.settings import RuleSettings
@@ -93,13 +93,7 @@ def after_logs_written(
     asked = decisions.asks_red_flags
     plan = None
     if loaded.plan is not None:
-        last = loaded.last_decision
-        summary = (
-            DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
-            if last is not None
-            else None
-        )
-        plan = plan_public_of(loaded.plan, summary, patient.locale)
+        plan = plan_public_of(loaded.plan, decision_summary(loaded.last_decision), patient.locale)
     # The advice names the emergency number of the patient's country, in their language.
     locale, local_rules = patient_rules(session, patient, rules)
     return Written(

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import datetime
 from functools import cache
 from types import MappingProxyType
+from typing import Protocol
 
 from sqlmodel import Session, col, func, select
 
@@ -61,12 +62,27 @@ def plan_public(session: Session, plan: Plan, locale: str = DEFAULT_LOCALE) -> P
         .where(PlanDecision.plan_id == plan.id)
         .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
     ).first()
-    summary = (
-        DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
-        if last is not None
-        else None
-    )
-    return plan_public_of(plan, summary, locale)
+    return plan_public_of(plan, decision_summary(last), locale)
+
+
+class Decided(Protocol):
+    """What a plan's latest decision shows, stored (``PlanDecision``) or loaded with the snapshot."""
+
+    @property
+    def action(self) -> str: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def actor_type(self) -> str: ...
+    @property
+    def decided_at(self) -> datetime: ...
+
+
+def decision_summary(last: Decided | None) -> DecisionSummary | None:
+    """The latest decision as the plan shows it (reasons as stored, in English)."""
+    if last is None:
+        return None
+    return DecisionSummary(action=last.action, reasons=last.reasons, actor=last.actor_type, decided_at=last.decided_at)
 
 
 def plan_public_of(plan: Plan, last_decision: DecisionSummary | None, locale: str = DEFAULT_LOCALE) -> PlanPublic:
