@@ -13,7 +13,6 @@ from fastapi import APIRouter, Query, Response, status
 
 from api.audit import record_audit
 from api.deps import CurrentClinician, CurrentPatient, CurrentUser, NowDep, PatientInCare, SessionDep, SettingsDep
-from api.messages.safety import message_safety
 from api.messages.schemas import ConversationPage, MessageCreate, MessagesRead, MessageWritten, ReadMarked
 from api.messages.service import conversation_page, mark_read, send_message
 from api.models import AuthorRole
@@ -57,7 +56,7 @@ def send_my_message(
     written = send_message(session, user, patient, body, now, settings.rules)
     if not written.created:
         response.status_code = status.HTTP_200_OK
-    return MessageWritten(message=written.message, safety=message_safety(session, patient, settings.rules))
+    return MessageWritten(message=written.message, safety=written.safety)
 
 
 @router.post("/me/messages/read", response_model=ReadMarked, responses=_problems(422))
@@ -106,7 +105,7 @@ def send_patient_message(
     written = send_message(session, clinician, patient, body, now, settings.rules)
     if not written.created:
         response.status_code = status.HTTP_200_OK
-    return MessageWritten(message=written.message, safety=message_safety(session, patient, settings.rules))
+    return MessageWritten(message=written.message, safety=written.safety)
 
 
 @router.post(f"{CLINICIAN_PATH}/read", response_model=ReadMarked, responses=_problems(422))

@@ -31,7 +31,7 @@ from api.audit import record_audit
 from api.care_team.service import active_clinicians
 from api.errors import Problem, field_error
 from api.messages.safety import message_safety
-from api.messages.schemas import ConversationPage, MessageCreate, MessagePublic, ReadMarked
+from api.messages.schemas import ConversationPage, MessageCreate, MessagePublic, MessageSafety, ReadMarked
 from api.models import AuthorRole, Message, NotificationKind, Patient, Role, User
 from api.notifications.service import enqueue_notification
 from api.pagination import Keyset
@@ -70,6 +70,7 @@ class NoCareTeam(Problem):
 class MessageWrite:
     created: bool  # False: a replay of a stored message
     message: MessagePublic
+    safety: MessageSafety  # what the patient is told about emergencies, for the response
 
 
 def side_of(user: User) -> AuthorRole:
@@ -106,11 +107,16 @@ def _by_client_id(session: Session, patient_id: int, client_id: uuid.UUID) -> Me
 
 
 def _replay(
-    session: Session, stored: Message, author: User, body: MessageCreate, extra: dict[str, object]
+    session: Session,
+    stored: Message,
+    author: User,
+    body: MessageCreate,
+    safety: MessageSafety,
+    extra: dict[str, object],
 ) -> MessageWrite:
     if stored.author_user_id != author.id or stored.body != body.body:
         raise MessageIdConflict(extra)
-    return MessageWrite(False, _public(session, [stored])[0])
+    return MessageWrite(False, _public(session, [stored])[0], safety)
 
 
 def send_message(
@@ -120,18 +126,16 @@ def send_message(
 
     Raises ``MessageIdConflict`` for a used ``client_id`` with another body or author, and
     ``NoCareTeam`` when a patient writes while no active clinician follows them (nobody
-    could read it). Refusals to a patient carry the safety statement.
+    could read it). Refusals to a patient carry the safety statement; the result carries it
+    for the response (worked out once per send).
     """
     assert patient.id is not None and author.id is not None
     side = side_of(author)
-    extra: dict[str, object] = (
-        {"safety": message_safety(session, patient, rules).model_dump(mode="json")}
-        if side == AuthorRole.PATIENT
-        else {}
-    )
+    safety = message_safety(session, patient, rules)
+    extra: dict[str, object] = {"safety": safety.model_dump(mode="json")} if side == AuthorRole.PATIENT else {}
     stored = _by_client_id(session, patient.id, body.client_id)
     if stored is not None:
-        return _replay(session, stored, author, body, extra)
+        return _replay(session, stored, author, body, safety, extra)
     recipients: list[int]
     if side == AuthorRole.PATIENT:
         recipients = [c.id for c in active_clinicians(session, patient.id) if c.id is not None]
@@ -156,7 +160,7 @@ def send_message(
     if created is None:  # a concurrent send of the same id committed first
         stored = _by_client_id(session, patient.id, body.client_id)
         assert stored is not None
-        return _replay(session, stored, author, body, extra)
+        return _replay(session, stored, author, body, safety, extra)
     assert created.id is not None
     if side == AuthorRole.PATIENT:
         touch_activity(session, patient, now)  # app activity: the reminders' back-off
@@ -182,7 +186,7 @@ def send_message(
         patient_id=patient.id,
         detail={"author_role": side.value, "notified": len(recipients)},
     )
-    return MessageWrite(True, _public(session, [created])[0])
+    return MessageWrite(True, _public(session, [created])[0], safety)
 
 
 def all_messages(session: Session, patient_id: int) -> list[MessagePublic]:
