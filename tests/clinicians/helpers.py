@@ -156,23 +156,26 @@ def add_decision(session: Session, plan: Plan, action: str, at: datetime) -> Non
     session.commit()
 
 
-def add_session(session: Session, patient: Patient, on: date, *, hour: int = 18) -> None:
-    session.rollback()  # a stale read snapshot cannot be upgraded to a write on SQLite
+def exercise_session(patient: Patient, on: date, *, hour: int = 18) -> ExerciseSession:
+    """A completed 20-minute session on ``on`` at ``hour`` in the patient's zone (not yet added)."""
     assert patient.id is not None
     performed = datetime.combine(on, time(hour), ZoneInfo(patient.timezone))
-    session.add(
-        ExerciseSession(
-            id=uuid.uuid4(),
-            patient_id=patient.id,
-            performed_at=performed,
-            performed_on=on,
-            duration_minutes=20,
-            exercises=[{"exercise_id": "cat-camel", "sets_done": 2, "reps_done": 10, "completed": True}],
-            pain_during=3,
-            body_hash=uuid.uuid4().hex,
-            created_at=performed,
-        )
+    return ExerciseSession(
+        id=uuid.uuid4(),
+        patient_id=patient.id,
+        performed_at=performed,
+        performed_on=on,
+        duration_minutes=20,
+        exercises=[{"exercise_id": "cat-camel", "sets_done": 2, "reps_done": 10, "completed": True}],
+        pain_during=3,
+        body_hash=uuid.uuid4().hex,
+        created_at=performed,
     )
+
+
+def add_session(session: Session, patient: Patient, on: date, *, hour: int = 18) -> None:
+    session.rollback()  # a stale read snapshot cannot be upgraded to a write on SQLite
+    session.add(exercise_session(patient, on, hour=hour))
     session.commit()
 
 

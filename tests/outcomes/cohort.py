@@ -7,17 +7,15 @@ P1-P12 (so days 14, 42 and 84 are all over: as of 1 March, programme day 91). Ba
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from sqlmodel import Session
 
-from api.models import CareTeamMember, Clinic, ExerciseSession, Instrument, Patient, Screening, User
+from api.models import CareTeamMember, Clinic, Instrument, Patient, Screening, User
 from api.rules.version import RULESET_VERSION
-from tests.clinicians.helpers import NOW, add_logs, add_plan, series, set_clock
+from tests.clinicians.helpers import NOW, add_logs, add_plan, exercise_session, series, set_clock
 from tests.factories import make_admin, make_clinic, make_clinician, make_patient
 
 DAY1 = date(2025, 12, 1)
@@ -100,22 +98,7 @@ def _odi(session: Session, patient: Patient, on: date, percent: float) -> None:
 
 
 def _sessions(session: Session, patient: Patient, days: list[date]) -> None:
-    assert patient.id is not None
-    for on in days:
-        performed = datetime.combine(on, time(18), ZoneInfo(patient.timezone))
-        session.add(
-            ExerciseSession(
-                id=uuid.uuid4(),
-                patient_id=patient.id,
-                performed_at=performed,
-                performed_on=on,
-                duration_minutes=20,
-                exercises=[{"exercise_id": "cat-camel", "sets_done": 2, "reps_done": 10, "completed": True}],
-                pain_during=3,
-                body_hash=uuid.uuid4().hex,
-                created_at=performed,
-            )
-        )
+    session.add_all(exercise_session(patient, on) for on in days)
 
 
 def _history(start: date, baseline: list[int | None], *checks: tuple[int, list[int | None]]) -> dict[date, int | None]:
