@@ -107,7 +107,7 @@ def test_jobs_refuse_a_naive_instant(scratch_env: str) -> None:
 
 
 def test_serve_with_several_workers_needs_the_scheduler_on_its_own(
-    scratch_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    scratch_env: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
     started: list[dict[str, object]] = []
     monkeypatch.setattr("uvicorn.run", lambda *_a, **kw: started.append(kw))
@@ -118,6 +118,10 @@ def test_serve_with_several_workers_needs_the_scheduler_on_its_own(
     assert started == []
 
     monkeypatch.setenv("BACKSTEP_SCHEDULER_IN_PROCESS", "false")
+    # Several workers point PROMETHEUS_MULTIPROC_DIR at a directory in this process's
+    # environment: given here, so it goes with the test instead of switching every later
+    # test of this worker into multiprocess metrics (their scrapes then came back empty).
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path / "metrics"))
     get_settings.cache_clear()
     assert cli.main(["serve", "--workers", "2", "--port", "8123"]) == 0
     assert started[0]["workers"] == 2
