@@ -34,12 +34,12 @@ import sqlalchemy as sa
 from sqlalchemy import ColumnElement, and_, exists, false, or_
 from sqlmodel import Session, col, select
 
-from api.alerts.sqldates import add_days, date_text, days_between
 from api.models import Alert, AlertStatus, CheckpointResult, Notification, PainLog, Patient, Plan
 from api.models.clinical import MUSCLE_RELAXANT_SQL, NUMBNESS_SQL
 from api.rules.settings import RuleSettings
 from api.rules.types import RuleCode
 from api.rules.windows import checkpoint_days
+from api.sqldates import add_days, date_text, days_between
 
 # Catch-up limit for week ends missed while no sweep ran (older ones wait for the next log).
 MAX_CATCH_UP_DAYS = 28

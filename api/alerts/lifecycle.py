@@ -18,7 +18,8 @@ from sqlmodel import Session, select
 
 from api.audit import record_audit
 from api.errors import Problem, not_found
-from api.models import Alert, AlertStatus, CareTeamMember, User
+from api.models import Alert, AlertStatus, CareTeamMember, Patient, User
+from api.standing.service import save_alerts
 
 _log = structlog.get_logger("api.alerts")
 
@@ -59,6 +60,10 @@ def acknowledge_alert(session: Session, clinician: User, alert_id: int, note: st
 
 
 def resolve_alert(session: Session, clinician: User, alert_id: int, note: str, now: datetime) -> Alert:
+    # The patient row first, as every writer of the patient's alerts and standing locks it
+    # (the same order everywhere: no deadlock), then the alert.
+    patient_id = alert_in_care(session, clinician, alert_id).patient_id
+    session.exec(select(Patient.id).where(Patient.id == patient_id).with_for_update(key_share=True)).first()
     alert = alert_in_care(session, clinician, alert_id, lock=True)
     if alert.status == AlertStatus.RESOLVED:
         raise _conflict(alert, "resolved")
@@ -70,7 +75,9 @@ def resolve_alert(session: Session, clinician: User, alert_id: int, note: str, n
     alert.resolved_by = clinician.id
     alert.resolved_at = now
     alert.resolution_note = note
-    return _save(session, alert, clinician, "resolve_alert", previous, now)
+    saved = _save(session, alert, clinician, "resolve_alert", previous, now)
+    save_alerts(session, {alert.patient_id})  # the triage list's standing
+    return saved
 
 
 def _save(session: Session, alert: Alert, clinician: User, action: str, previous: str, now: datetime) -> Alert:

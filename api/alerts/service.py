@@ -40,6 +40,7 @@ from api.audit import record_audit
 from api.models import Alert, AlertStatus, AuditEvent
 from api.request_context import current_request_id
 from api.rules.types import AlertSpec, Tier
+from api.standing.service import save_alerts
 from api.upsert import insert_rows
 
 MAX_RECURRENCES = 50
@@ -153,6 +154,8 @@ def raise_alerts(
     opened = [r.alert for r in done if r.event is RaiseEvent.OPENED and r.alert is not None]
     _audit_opened(session, opened, now)
     notify_opened(session, opened, now)
+    # The triage list's standing of patients whose unresolved alerts changed tier or number.
+    save_alerts(session, {r.patient_id for r in done if r.event in (RaiseEvent.OPENED, RaiseEvent.ESCALATED)})
     return done
 
 

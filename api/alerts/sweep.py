@@ -60,6 +60,7 @@ from api.rules.windows import (
     no_improvement_checkpoints,
     persistent_12w,
 )
+from api.standing.service import refresh, stale_of_zone
 from api.upsert import insert_for
 
 _log = structlog.get_logger("api.alerts.sweep")
@@ -73,6 +74,7 @@ class SweepStats:
     nudges: int = 0
     failed: int = 0
     deferred: int = 0  # candidates left to the next run (locked by another process throughout)
+    standings: int = 0  # triage-list rows recomputed for the zone's new local date
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -115,10 +117,21 @@ def sweep_escalations(
         if leftovers:
             stats.add(deferred=len(leftovers))
             continue
+        stats.add(standings=_refresh_standings(engine, zone, now, rules, batch_size))
         with session_scope(engine) as session:
             _mark_zone(session, zone, now)
         _log.info("zone_swept", timezone=zone.timezone, today=zone.today.isoformat(), candidates=len(candidates))
     return stats.as_dict()
+
+
+def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, batch_size: int) -> int:
+    """Recompute the zone's triage-list rows for its new local date (after its alerts), batch by batch."""
+    with session_scope(engine) as session:
+        stale = stale_of_zone(session, zone.timezone, now)
+    for i in range(0, len(stale), batch_size):
+        with session_scope(engine) as session:
+            refresh(session, stale[i : i + batch_size], now, rules)
+    return len(stale)
 
 
 def _due_zones(engine: Engine, now: datetime) -> list[ZoneDay]:

@@ -10,7 +10,8 @@ from collections.abc import Collection
 from api.rules import registry
 from api.rules.registry import ALERT_RULES
 from api.rules.settings import DEFAULT_RULES
-from api.rules.types import Classification, PlanAction, RuleCode, Tier
+from api.rules.standing import NOT_IMPROVING_RULES
+from api.rules.types import Classification, PlanAction, Tier
 
 TIER_WORDS: dict[str, str] = {
     Tier.EMERGENCY: "Emergency",
@@ -65,17 +66,6 @@ def rule_words(code: str) -> str:
     return registry.rule_words(code, DEFAULT_RULES)
 
 
-# Alerts that say the pain is not getting better. A completed plan ("managed the top level
-# well") beside one of them, or beside a trend that is worse or not improving, is a
-# contradiction a physiotherapist must see: the plan is flagged for review, not shown as
-# a success (README "Clinician dashboard"). Most telling first: that one is named.
-NOT_IMPROVING_RULES: tuple[str, ...] = (
-    RuleCode.PERSISTENT_12W.value,
-    RuleCode.WORSENING.value,
-    RuleCode.NO_IMPROVEMENT_6W.value,
-    RuleCode.NO_IMPROVEMENT_4W.value,
-    RuleCode.NO_IMPROVEMENT_2W.value,
-)
 NOT_IMPROVING_TRENDS: frozenset[str] = frozenset({Classification.WORSENED, Classification.NO_MEANINGFUL_IMPROVEMENT})
 NO_VALUE = "\u2013"  # an en dash where a number is missing
 

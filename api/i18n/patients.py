@@ -18,7 +18,9 @@ def patient_language(session: Session, patient: Patient) -> tuple[str, str]:
     locale = patient.locale or DEFAULT_LOCALE
     country = None
     if patient.clinic_id is not None:
-        country = session.exec(select(Clinic.country).where(Clinic.id == patient.clinic_id)).first()
+        # ``get``: no statement where the clinic was loaded with the patient (a capture write).
+        clinic = session.get(Clinic, patient.clinic_id)
+        country = clinic.country if clinic is not None else None
     return locale, country or country_of_locale(locale)
 
 

@@ -296,6 +296,42 @@ class CheckpointResult(SQLModel, table=True):
     evaluated_at: datetime = Field(sa_type=UTCDateTime)
 
 
+class PatientState(SQLModel, table=True):
+    """A patient's current standing in the triage list, one row (``api.rules.standing``).
+
+    The clinician's triage list is an ordered read of these rows (index on the ordering
+    tuple), so its cost does not grow with the care team. The alert part is saved
+    whenever an alert opens, changes tier or is resolved; the day part by every pain-log
+    write and by the daily sweep when the patient's local date moves. ``valid_from`` and
+    ``valid_until`` bound the instants at which ``as_of`` is the patient's local today: a
+    row read outside them (or never computed: NULL) is recomputed before it is listed.
+    """
+
+    __tablename__ = "patient_state"
+    __table_args__ = (
+        sa.Index("ix_patient_state_triage", "tier_rank", "class_rank", "silence_key", "patient_id"),
+        sa.Index("ix_patient_state_valid_until", "valid_until"),
+        sa.Index("ix_patient_state_valid_from", "valid_from"),
+    )
+
+    patient_id: int = Field(foreign_key="patient.id", primary_key=True, ondelete="CASCADE")
+    tier_rank: int = Field(default=4, sa_type=sa.SmallInteger)
+    open_emergency: int = 0
+    open_urgent_same_day: int = 0
+    open_urgent_days: int = 0
+    open_routine: int = 0
+    not_improving: int = 0  # bit i: api.rules.standing.NOT_IMPROVING_RULES[i] is unresolved
+    as_of: date | None = None
+    valid_from: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    valid_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    classification: str = Field(default="insufficient_data", max_length=32)
+    class_rank: int = Field(default=2, sa_type=sa.SmallInteger)
+    baseline_mean: float | None = None
+    current_mean: float | None = None
+    change: float | None = None
+    silence_key: int = 0
+
+
 class PatientIdentifier(SQLModel, table=True):
     """An identifier the clinic records for the patient elsewhere (e.g. a national health number).
 

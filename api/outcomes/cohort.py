@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
-from api.alerts.sqldates import add_days
 from api.models import CareTeamMember, Instrument, PainLog, Patient, Plan, Screening, User
 from api.plans.adherence import PlanDays, adherence_over, pause_decisions, paused_days, sessions_by_day
 from api.rules.outcomes import OdiScore, PatientOutcome, patient_outcome, report_checkpoints
 from api.rules.settings import RuleSettings
 from api.rules.types import PainDay
 from api.rules.windows import complete_through
+from api.sqldates import add_days
 
 ADHERENCE_DAYS = 28
 

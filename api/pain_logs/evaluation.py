@@ -32,6 +32,7 @@ from api.rules.pipeline import Decisions, LogsWritten, evaluate
 from api.rules.settings import RuleSettings
 from api.rules.types import Tier, highest_tier
 from api.schemas import Public
+from api.standing.service import save_written
 
 
 class RedFlagQuestion(Public):
@@ -74,7 +75,8 @@ def after_logs_written(
 
     The patient row's bookkeeping update loads the snapshot (``write_and_load``); the pure
     ``api.rules.pipeline.evaluate`` decides; when nothing is raised, paused, reduced or
-    restored, persisting is the checkpoint outcomes that changed (one upsert, often none).
+    restored, persisting is the checkpoint outcomes that changed (one upsert, often none)
+    and the patient's current state for the triage list (one upsert, ``api.standing``).
     Anything else is applied by the escalation and flare services
     (``evaluate_written_logs``), which act on it in this same transaction.
     """
@@ -87,9 +89,11 @@ def after_logs_written(
         # A pain log never creates a plan; the one the services changed is in the session already.
         changed = session.get(Plan, loaded.plan.id) if loaded.plan is not None else None
         plan_now = plan_public(session, changed, patient.locale) if changed else None
+        save_written(session, patient, loaded.snapshot.days, now, rules)
         return Written(evaluated.triage, evaluated.flare, plan_now)
     if decisions.checkpoints_to_record:
         record_checkpoints(session, [(patient.id, o) for o in decisions.checkpoints_to_record], now)
+    save_written(session, patient, loaded.snapshot.days, now, rules)
     asked = decisions.asks_red_flags
     plan = None
     if loaded.plan is not None:

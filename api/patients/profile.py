@@ -14,6 +14,7 @@ from api.models import Patient, User
 from api.patients.schemas import PATIENT_FIELDS, MeUpdate
 from api.reminders.service import reschedule_patient
 from api.rules.settings import RuleSettings
+from api.standing.service import invalidate
 
 EARLIEST_EPISODE = date(1900, 1, 1)
 
@@ -74,6 +75,8 @@ def update_profile(
         assert patient.id is not None
         # Reminder instants are local times: a new zone moves every one of them.
         reschedule_patient(session, patient.id, now, rules)
+        # So is the patient's "today" in the triage list: recomputed before it is next listed.
+        invalidate(session, {patient.id})
     if changed:
         record_audit(
             session,

@@ -12,10 +12,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from api.models import Alert, CareTeamMember, ExerciseSession, PainLog, Patient, Plan, User
+from api.rules.settings import DEFAULT_RULES
 from api.rules.types import RuleCode, Tier
 from api.rules.version import RULESET_VERSION
+from api.standing.service import refresh
 
 ZONES = ("Europe/London", "America/New_York", "Australia/Sydney", "Asia/Kolkata")
 _TIERS = [
@@ -32,9 +35,19 @@ def _insert(engine: Engine, table: Any, rows: list[dict[str, Any]], chunk: int =
             connection.execute(sa.insert(table), rows[i : i + chunk])
 
 
-def make_care_team(engine: Engine, clinician_id: int, patients: int, days: int, today: date, *, seed: int = 7) -> None:
+def make_care_team(
+    engine: Engine,
+    clinician_id: int,
+    patients: int,
+    days: int,
+    today: date,
+    *,
+    seed: int = 7,
+    at: datetime | None = None,
+) -> None:
     """``patients`` patients of ``clinician_id``, each with ``days`` days of logs ending ``today``
-    (a few days' gaps, some silent), a plan, sessions on three days a week, and alerts for 1 in 10."""
+    (a few days' gaps, some silent), a plan, sessions on three days a week, and alerts for 1 in 10;
+    their triage-list standing is saved as of ``at`` (default: midnight UTC of ``today``)."""
     rng = random.Random(seed)
     now = datetime.combine(today, datetime.min.time(), UTC)
     with engine.begin() as connection:
@@ -174,4 +187,11 @@ def make_care_team(engine: Engine, clinician_id: int, patients: int, days: int, 
                 connection.exec_driver_sql(
                     f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM \"{table}\"))"
                 )
+    # The services save each patient's triage-list standing as they write: so does this.
+    with Session(engine) as session:
+        for i in range(0, len(patient_ids), 1000):
+            refresh(session, patient_ids[i : i + 1000], at or now, DEFAULT_RULES)
+        session.commit()
+    if engine.dialect.name == "postgresql":
+        with engine.begin() as connection:
             connection.exec_driver_sql("ANALYZE")

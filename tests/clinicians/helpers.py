@@ -17,8 +17,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from api.models import Alert, AlertStatus, ExerciseSession, PainLog, Patient, Plan, PlanDecision, PlanStatus
+from api.rules.settings import DEFAULT_RULES
 from api.rules.types import RuleCode, Tier
 from api.rules.version import RULESET_VERSION
+from api.standing.service import refresh, save_alerts
 
 # A Monday, midday UTC, in winter (London = UTC).
 NOW = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
@@ -71,6 +73,8 @@ def add_logs(
         if fresh.last_log_on is None or fresh.last_log_on < last:
             fresh.last_log_on = last
         session.add(fresh)
+        session.flush()
+        refresh(session, [patient.id], now, DEFAULT_RULES)  # as the write path saves the standing
     session.commit()
 
 
@@ -102,6 +106,8 @@ def add_alert(
         resolved_at=now if status == AlertStatus.RESOLVED else None,
     )
     session.add(alert)
+    session.flush()
+    save_alerts(session, {patient.id})  # as the alert services save the standing
     session.commit()
     return alert
 

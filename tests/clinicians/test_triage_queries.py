@@ -12,8 +12,9 @@ from tests.clinicians.helpers import CLINICIAN_PATIENTS, NOW, StatementCounter, 
 from tests.factories import auth, make_clinic, make_clinician
 
 # The application clock (re-read on every call in tests), the caller's account, the team's
-# time zones, the list itself, the page's sessions and pauses (adherence), the page's
-# unread message counts, and one multi-row INSERT of the page's audit events.
+# rows out of date (none: the standing was saved as the patients were written), the list
+# itself, the page's sessions and pauses (adherence), the page's unread message counts, and
+# one multi-row INSERT of the page's audit events.
 EXPECTED_QUERIES = 8
 
 
@@ -32,8 +33,8 @@ def test_one_page_costs_a_fixed_number_of_statements(
     clinic = make_clinic(session, app)
     small, large = make_clinician(session, app, clinic), make_clinician(session, app, clinic)
     assert small.id is not None and large.id is not None
-    make_care_team(engine, small.id, 5, 30, NOW.date(), seed=1)
-    make_care_team(engine, large.id, 2000, 30, NOW.date(), seed=2)
+    make_care_team(engine, small.id, 5, 30, NOW.date(), seed=1, at=NOW)
+    make_care_team(engine, large.id, 2000, 30, NOW.date(), seed=2, at=NOW)
 
     few = statements_for_one_page(client, engine, auth(app, small))
     many = statements_for_one_page(client, engine, auth(app, large))

@@ -1,0 +1,265 @@
+"""Save the patient's current state (``patient_state``), one row the triage list reads in order.
+
+``api.rules.standing`` decides the values; this module only loads what they derive from and
+saves them. Who calls what:
+
+* a pain-log write (``api.pain_logs.evaluation``) saves the whole row from the snapshot it
+  already loaded, in one statement (``save_written``);
+* anything that opens an alert, raises its tier or resolves it saves the alert part
+  (``save_alerts``, one statement; ``api.alerts.service`` and ``api.alerts.lifecycle``);
+* a change of time zone clears the day part's validity (``invalidate``);
+* the daily sweep recomputes every row of a time zone whose local date moved, in batches
+  (``refresh_zone``), and the triage list recomputes any row of its team it finds
+  out of date before it reads (``refresh_stale_of_team``), so a missing sweep or a new
+  patient never shows an old standing.
+
+The alert part is counted in SQL where it is saved in one statement with the row and in
+Python (``alert_standing``) where rows are recomputed in batches; a property test holds
+the two equal on both databases (``tests/standing``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import ColumnElement, bindparam, case, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Session, col
+
+from api.clock import local_today
+from api.models import Alert, AlertStatus, CareTeamMember, PainLog, Patient, PatientState, UTCDateTime
+from api.rules.settings import RuleSettings
+from api.rules.standing import (
+    ALERT_TIERS,
+    NO_ALERT_RANK,
+    NOT_IMPROVING_RULES,
+    AlertStanding,
+    DayStanding,
+    alert_standing,
+    day_standing,
+    local_day_bounds,
+    window_span,
+)
+from api.rules.types import PainDay
+from api.sqldates import add_days
+from api.upsert import insert_rows
+
+TABLE: Any = PatientState.__table__  # type: ignore[attr-defined]
+_ALERT: Any = Alert.__table__  # type: ignore[attr-defined]
+COUNT_COLUMNS = tuple(f"open_{tier.value}" for tier in ALERT_TIERS)
+ALERT_COLUMNS = ("tier_rank", *COUNT_COLUMNS, "not_improving")
+DAY_COLUMNS = (
+    "as_of",
+    "valid_from",
+    "valid_until",
+    "classification",
+    "class_rank",
+    "baseline_mean",
+    "current_mean",
+    "change",
+    "silence_key",
+)
+
+
+def alert_columns(patient_id: ColumnElement[Any]) -> dict[str, ColumnElement[Any]]:
+    """The alert part counted in SQL for ``patient_id``: ``alert_standing`` over the unresolved alerts."""
+    unresolved = sa.and_(_ALERT.c.patient_id == patient_id, _ALERT.c.status != AlertStatus.RESOLVED.value)
+    ranks = case(*((_ALERT.c.tier == tier.value, i) for i, tier in enumerate(ALERT_TIERS)), else_=NO_ALERT_RANK)
+    bits = case(*((_ALERT.c.rule == code, 1 << i) for i, code in enumerate(NOT_IMPROVING_RULES)), else_=0)
+    values: dict[str, ColumnElement[Any]] = {
+        "tier_rank": select(func.coalesce(func.min(ranks), NO_ALERT_RANK)).where(unresolved).scalar_subquery(),
+        "not_improving": select(func.coalesce(func.sum(bits), 0)).where(unresolved).scalar_subquery(),
+    }
+    for name, tier in zip(COUNT_COLUMNS, ALERT_TIERS, strict=True):
+        values[name] = select(func.count()).where(unresolved, _ALERT.c.tier == tier.value).scalar_subquery()
+    return values
+
+
+def _day_params() -> dict[str, Any]:
+    types: dict[str, Any] = {"as_of": sa.Date(), "valid_from": UTCDateTime(), "valid_until": UTCDateTime()}
+    return {name: bindparam(name, type_=types.get(name, TABLE.c[name].type)) for name in DAY_COLUMNS}
+
+
+def _insert(dialect: str) -> Any:
+    return postgresql.insert(TABLE) if dialect == "postgresql" else sqlite.insert(TABLE)
+
+
+def _save_statement(dialect: str) -> Any:
+    pid = bindparam("patient_id", type_=sa.Integer())
+    statement = _insert(dialect).values(patient_id=pid, **_day_params(), **alert_columns(pid))
+    return statement.on_conflict_do_update(
+        index_elements=[TABLE.c.patient_id],
+        set_={name: statement.excluded[name] for name in (*DAY_COLUMNS, *ALERT_COLUMNS)},
+    )
+
+
+def _alerts_statement() -> Any:
+    return (
+        sa.update(TABLE)
+        .where(TABLE.c.patient_id.in_(bindparam("patient_ids", expanding=True)))
+        .values(**alert_columns(TABLE.c.patient_id))
+    )
+
+
+_STATEMENTS: dict[tuple[str, str], Any] = {}
+
+
+def _statement(session: Session, kind: str) -> Any:
+    dialect = session.get_bind().dialect.name
+    statement = _STATEMENTS.get((kind, dialect))
+    if statement is None:
+        statement = _save_statement(dialect) if kind == "save" else _alerts_statement()
+        _STATEMENTS[(kind, dialect)] = statement
+    return statement
+
+
+def _day_values(patient: Patient, day: DayStanding, now: datetime) -> dict[str, Any]:
+    valid_from, valid_until = local_day_bounds(patient.timezone, day.as_of, now)
+    return {
+        "as_of": day.as_of,
+        "valid_from": valid_from,
+        "valid_until": valid_until,
+        "classification": day.classification.value,
+        "class_rank": day.class_rank,
+        "baseline_mean": day.baseline_mean,
+        "current_mean": day.current_mean,
+        "change": day.change,
+        "silence_key": day.silence_key,
+    }
+
+
+def save_written(
+    session: Session, patient: Patient, days: Iterable[PainDay], now: datetime, rules: RuleSettings
+) -> None:
+    """The whole row after pain logs were written: the day part from the logs the write path
+    loaded (``days``: every log of the patient), the alert part as stored now. One statement."""
+    assert patient.id is not None
+    today = local_today(patient.timezone, now)
+    day = day_standing(days, today, patient.last_log_on, patient.created_at.date(), rules)
+    session.execute(_statement(session, "save"), {"patient_id": patient.id, **_day_values(patient, day, now)})
+
+
+def save_alerts(session: Session, patient_ids: Collection[int]) -> None:
+    """The alert part of these patients' rows, after their alerts changed (one statement).
+
+    A patient without a row gets none here: the row is computed whole where it is read.
+    """
+    if patient_ids:
+        session.flush()  # alert changes made through the ORM (a tier raised) are counted
+        session.execute(
+            _statement(session, "alerts"),
+            {"patient_ids": sorted(patient_ids)},
+            execution_options={"synchronize_session": False},
+        )
+
+
+def invalidate(session: Session, patient_ids: Collection[int]) -> None:
+    """Mark the day part out of date (a new time zone): it is recomputed before it is read."""
+    if patient_ids:
+        session.execute(
+            sa.update(TABLE).where(TABLE.c.patient_id.in_(sorted(patient_ids))).values(valid_until=None),
+            execution_options={"synchronize_session": False},
+        )
+
+
+def _stale(state: Any, now: datetime) -> ColumnElement[bool]:
+    return sa.or_(
+        state.c.patient_id.is_(None),
+        state.c.valid_until.is_(None),
+        state.c.valid_until <= now,
+        state.c.valid_from > now,
+    )
+
+
+def stale_of_team(session: Session, clinician_id: int, now: datetime) -> list[int]:
+    """The care team's patients whose row is missing or not valid at ``now``."""
+    care: Any = CareTeamMember.__table__  # type: ignore[attr-defined]
+    query = (
+        select(care.c.patient_id)
+        .select_from(care.outerjoin(TABLE, TABLE.c.patient_id == care.c.patient_id))
+        .where(care.c.clinician_id == clinician_id, _stale(TABLE, now))
+    )
+    return list(session.scalars(query).all())
+
+
+def stale_of_zone(session: Session, timezone: str, now: datetime) -> list[int]:
+    """The zone's patients whose row is missing or not valid at ``now``, by id."""
+    patient: Any = Patient.__table__  # type: ignore[attr-defined]
+    query = (
+        select(patient.c.id)
+        .select_from(patient.outerjoin(TABLE, TABLE.c.patient_id == patient.c.id))
+        .where(patient.c.timezone == timezone, _stale(TABLE, now))
+        .order_by(patient.c.id)
+    )
+    return list(session.scalars(query).all())
+
+
+def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: RuleSettings) -> None:
+    """Recompute these patients' rows whole, in four statements whatever their number.
+
+    Callers hold no patient row lock yet (a request or a sweep batch of their own).
+    """
+    if not patient_ids:
+        return
+    ids = sorted(set(patient_ids))
+    # The patient rows are locked (in id order) as every writer locks them, so no write of a
+    # log or an alert of theirs commits between what is loaded here and what is saved.
+    patients = session.scalars(
+        select(Patient).where(col(Patient.id).in_(ids)).order_by(col(Patient.id)).with_for_update(key_share=True)
+    ).all()
+    if not patients:
+        return
+    todays = {p.id: local_today(p.timezone, now) for p in patients}
+    span = window_span(rules)
+    log = PainLog.__table__  # type: ignore[attr-defined]
+    first, last = min(todays.values()) - span, max(todays.values())
+    # Both windows of each patient: the last 7 days, and the 7 from the programme's start.
+    logs = session.execute(
+        select(log.c.patient_id, log.c.log_date, log.c.back_pain)
+        .join(Patient, col(Patient.id) == log.c.patient_id)
+        .where(
+            log.c.patient_id.in_(ids),
+            log.c.log_date <= last,
+            sa.or_(log.c.log_date >= first, log.c.log_date <= add_days(col(Patient.programme_started_on), span.days)),
+        )
+    ).all()
+    days: dict[int, list[PainDay]] = defaultdict(list)
+    for pid, on, back in logs:
+        days[pid].append(PainDay(on=on, back_pain=back))
+    unresolved: dict[int, list[tuple[str, str]]] = defaultdict(list)
+    for pid, tier, rule in session.execute(
+        select(_ALERT.c.patient_id, _ALERT.c.tier, _ALERT.c.rule).where(
+            _ALERT.c.patient_id.in_(ids), _ALERT.c.status != AlertStatus.RESOLVED.value
+        )
+    ):
+        unresolved[pid].append((tier, rule))
+    rows = []
+    for patient in patients:
+        assert patient.id is not None
+        today = todays[patient.id]
+        day = day_standing(days[patient.id], today, patient.last_log_on, patient.created_at.date(), rules)
+        rows.append(
+            {
+                "patient_id": patient.id,
+                **_day_values(patient, day, now),
+                **_alert_values(alert_standing(unresolved[patient.id])),
+            }
+        )
+    statement, parameters = insert_rows(session, TABLE, rows)
+    statement = statement.on_conflict_do_update(
+        index_elements=[TABLE.c.patient_id],
+        set_={name: statement.excluded[name] for name in (*DAY_COLUMNS, *ALERT_COLUMNS)},
+    )
+    session.execute(statement, parameters)
+
+
+def _alert_values(standing: AlertStanding) -> dict[str, int]:
+    return {
+        "tier_rank": standing.tier_rank,
+        **dict(zip(COUNT_COLUMNS, standing.counts, strict=True)),
+        "not_improving": standing.not_improving,
+    }
