@@ -12,6 +12,7 @@ Distributions (seeded, so every run builds the same data):
   worsens for a few, with occasional flare days, muscle relaxants and numbness;
 - a STarT Back plan (low / medium / high template) for 9 in 10 patients, three
   exercise sessions a week with pain during/after and RPE;
+- optionally (``standing_at``) each patient's triage-list current-state row;
 - optionally (``settled=True``) what earlier sweeps and writes would have left: the
   checkpoint results and window alerts the real rules decide on that history, plus
   red-flag, silence and STarT Back alerts of every tier on some patients (open,
@@ -31,6 +32,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+from sqlmodel import Session
 
 from api.models import (
     Alert,
@@ -51,6 +53,7 @@ from api.rules.settings import DEFAULT_RULES
 from api.rules.types import AlertSpec, MedicationClass, PainDay, PatientProfile, Symptom
 from api.rules.version import RULESET_VERSION
 from api.rules.windows import CheckpointOutcome, checkpoint_alerts, checkpoint_outcomes, complete_through
+from api.standing.service import refresh
 from exercise_library import get_library
 
 TEMPLATES = {"low": "self-management", "medium": "graded-exercise", "high": "graded-exercise-with-education"}
@@ -76,6 +79,9 @@ class Cohort:
     sessions: bool = True
     log_today: bool = False
     seed: int = 7
+    # When given, each patient's triage-list standing (``patient_state``) as of this instant,
+    # as the write path and the daily sweep would have saved it; else none (the sweep's job).
+    standing_at: datetime | None = None
 
 
 def table(model: Any) -> sa.Table:
@@ -198,6 +204,13 @@ def build(engine: sa.Engine, cohort: Cohort) -> Built:
         )
         counts["alert"] = write(engine, Alert, (r for p in profiles for r in p.alerts(rng, decided[p.id][1])))
     reset_sequences(engine)
+    if cohort.standing_at is not None:
+        ids = [p.id for p in profiles]
+        for i in range(0, len(ids), 2000):
+            with Session(engine) as session:
+                refresh(session, ids[i : i + 2000], cohort.standing_at, DEFAULT_RULES)
+                session.commit()
+        counts["patient_state"] = len(ids)
     return Built(
         list(range(1, clinicians + 1)),
         [clinicians + p.id for p in profiles],

@@ -38,7 +38,13 @@ def run(days: int, args: argparse.Namespace) -> dict[str, Any]:
         engine = make_engine(Settings(database_url=url))
         built = build(
             engine,
-            Cohort(patients=args.patients, today=today, ages=(days, days), patients_per_clinician=args.patients),
+            Cohort(
+                patients=args.patients,
+                today=today,
+                ages=(days, days),
+                patients_per_clinician=args.patients,
+                standing_at=now,
+            ),
         )
         engine.dispose()
         settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)

@@ -34,7 +34,13 @@ def run(patients: int, args: argparse.Namespace) -> dict[str, Any]:
         engine = make_engine(Settings(database_url=url))
         built = build(
             engine,
-            Cohort(patients=patients, today=now.date(), ages=(args.days, args.days), patients_per_clinician=patients),
+            Cohort(
+                patients=patients,
+                today=now.date(),
+                ages=(args.days, args.days),
+                patients_per_clinician=patients,
+                standing_at=now,
+            ),
         )
         engine.dispose()
         settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy import ColumnElement, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from api.clock import local_today
 from api.models import Alert, AlertStatus, CareTeamMember, PainLog, Patient, PatientState, UTCDateTime
@@ -117,8 +117,8 @@ def _statement(session: Session, kind: str) -> Any:
     return statement
 
 
-def _day_values(patient: Patient, day: DayStanding, now: datetime) -> dict[str, Any]:
-    valid_from, valid_until = local_day_bounds(patient.timezone, day.as_of, now)
+def _day_values(timezone: str, day: DayStanding, now: datetime) -> dict[str, Any]:
+    valid_from, valid_until = local_day_bounds(timezone, day.as_of, now)
     return {
         "as_of": day.as_of,
         "valid_from": valid_from,
@@ -140,7 +140,7 @@ def save_written(
     assert patient.id is not None
     today = local_today(patient.timezone, now)
     day = day_standing(days, today, patient.last_log_on, patient.created_at.date(), rules)
-    session.execute(_statement(session, "save"), {"patient_id": patient.id, **_day_values(patient, day, now)})
+    session.execute(_statement(session, "save"), {"patient_id": patient.id, **_day_values(patient.timezone, day, now)})
 
 
 def save_alerts(session: Session, patient_ids: Collection[int]) -> None:
@@ -206,25 +206,29 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     if not patient_ids:
         return
     ids = sorted(set(patient_ids))
+    patient: Any = Patient.__table__  # type: ignore[attr-defined]
+    log: Any = PainLog.__table__  # type: ignore[attr-defined]
     # The patient rows are locked (in id order) as every writer locks them, so no write of a
     # log or an alert of theirs commits between what is loaded here and what is saved.
-    patients = session.scalars(
-        select(Patient).where(col(Patient.id).in_(ids)).order_by(col(Patient.id)).with_for_update(key_share=True)
+    patients = session.execute(
+        select(patient.c.id, patient.c.timezone, patient.c.created_at, patient.c.last_log_on)
+        .where(patient.c.id.in_(ids))
+        .order_by(patient.c.id)
+        .with_for_update(key_share=True)
     ).all()
     if not patients:
         return
-    todays = {p.id: local_today(p.timezone, now) for p in patients}
+    zones = {timezone: local_today(timezone, now) for timezone in {p.timezone for p in patients}}
     span = window_span(rules)
-    log = PainLog.__table__  # type: ignore[attr-defined]
-    first, last = min(todays.values()) - span, max(todays.values())
+    first, last = min(zones.values()) - span, max(zones.values())
     # Both windows of each patient: the last 7 days, and the 7 from the programme's start.
     logs = session.execute(
         select(log.c.patient_id, log.c.log_date, log.c.back_pain)
-        .join(Patient, col(Patient.id) == log.c.patient_id)
+        .join(patient, patient.c.id == log.c.patient_id)
         .where(
             log.c.patient_id.in_(ids),
             log.c.log_date <= last,
-            sa.or_(log.c.log_date >= first, log.c.log_date <= add_days(col(Patient.programme_started_on), span.days)),
+            sa.or_(log.c.log_date >= first, log.c.log_date <= add_days(patient.c.programme_started_on, span.days)),
         )
     ).all()
     days: dict[int, list[PainDay]] = defaultdict(list)
@@ -238,15 +242,13 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     ):
         unresolved[pid].append((tier, rule))
     rows = []
-    for patient in patients:
-        assert patient.id is not None
-        today = todays[patient.id]
-        day = day_standing(days[patient.id], today, patient.last_log_on, patient.created_at.date(), rules)
+    for pid, timezone, created_at, last_log_on in patients:
+        day = day_standing(days[pid], zones[timezone], last_log_on, created_at.date(), rules)
         rows.append(
             {
-                "patient_id": patient.id,
-                **_day_values(patient, day, now),
-                **_alert_values(alert_standing(unresolved[patient.id])),
+                "patient_id": pid,
+                **_day_values(timezone, day, now),
+                **_alert_values(alert_standing(unresolved[pid])),
             }
         )
     statement, parameters = insert_rows(session, TABLE, rows)

@@ -126,10 +126,10 @@ def test_a_completed_plan_beside_a_not_improving_alert_is_flagged(
     assert "Completed, needs review" not in web.get(f"/dashboard/patients/{well.id}").text
 
     # Once the alert is resolved and the pain is improving, the completion stands.
-    session.rollback()
-    alert.status, alert.resolved_at = "resolved", NOW
-    session.add(alert)
-    session.commit()
+    resolved = client.post(
+        f"/api/v1/clinician/alerts/{alert.id}/resolve", json={"note": "reviewed"}, headers=auth(app, physio)
+    )
+    assert resolved.status_code == 200, resolved.text
     assert _cell(web, stuck, "plan") == "Level 1 · Completed (maintenance)"
     assert _api_row(client, app, physio, stuck)["not_improving_alerts"] == []
 
