@@ -134,10 +134,11 @@ _EMPTY_TABLES = "; ".join(f'DELETE FROM "{t.name}"' for t in reversed(metadata.s
 _SEQUENCES = "SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = 'public'"
 
 
-@pytest.fixture
-def database_url(backend: Backend, tmp_path: Path) -> str:
+def fresh_database(backend: Backend, directory: Path) -> str:
+    """A migrated, empty database: a copy of the SQLite template in ``directory``, or the
+    worker's PostgreSQL database with every table emptied."""
     if backend.template is not None:
-        target = tmp_path / "backstep.db"
+        target = directory / "backstep.db"
         shutil.copyfile(backend.template, target)
         return f"sqlite:///{target}"
     assert backend.url is not None
@@ -148,6 +149,11 @@ def database_url(backend: Backend, tmp_path: Path) -> str:
         connection.exec_driver_sql("; ".join(f'ALTER SEQUENCE "{name}" RESTART' for name in sequences))
     engine.dispose()
     return backend.url
+
+
+@pytest.fixture
+def database_url(backend: Backend, tmp_path: Path) -> str:
+    return fresh_database(backend, tmp_path)
 
 
 @pytest.fixture

@@ -168,7 +168,12 @@ def _canonicals(data: dict[str, Any]) -> tuple[set[str], dict[str, set[str]]]:
 
 def check_bundle(bundle: Bundle) -> None:
     """Raise ``ExportCheckFailed`` listing every problem found."""
-    data = bundle.model_dump(mode="json")
+    check_bundle_json(bundle.model_dump(mode="json"))
+
+
+def check_bundle_json(data: dict[str, Any]) -> None:
+    """``check_bundle`` on the Bundle as JSON: the exporter checks the very body it sends
+    (parsed back), rather than serialising the Bundle a second time for the checks."""
     entries = data.get("entry") or []
     urls = [e.get("fullUrl") for e in entries]
     problems = []
