@@ -30,6 +30,7 @@ from api.models import (
 )
 from api.reminders.service import create_default_preferences, reschedule_patient
 from api.security import create_access_token, hash_password, hash_token, new_refresh_secret, verify_password
+from api.standing.service import create as create_standing
 
 
 def email_taken(session: Session, email: str) -> bool:
@@ -105,6 +106,7 @@ def register_patient(
     session.flush()
     assert patient.id is not None
     create_default_preferences(session, patient.id, now, settings.rules)
+    create_standing(session, patient.id)  # the triage list's row, computed when first listed
     if invite is not None:
         session.add(CareTeamMember(patient_id=patient.id, clinician_id=invite.clinician_id, created_at=now))
         invite.used_at = now

@@ -10,8 +10,9 @@ saves them. Who calls what:
 * a change of time zone clears the day part's validity (``invalidate``);
 * the daily sweep recomputes every row of a time zone whose local date moved, in batches
   (``refresh_zone``), and the triage list recomputes any row of its team it finds
-  out of date before it reads (``refresh_stale_of_team``), so a missing sweep or a new
-  patient never shows an old standing.
+  out of date before it reads (``stale_of_team``), so a missing sweep or a new patient
+  never shows an old standing. Registration creates the row (``create``), out of date
+  until first computed.
 
 The alert part is counted in SQL where it is saved in one statement with the row and in
 Python (``alert_standing``) where rows are recomputed in batches; a property test holds
@@ -166,33 +167,36 @@ def invalidate(session: Session, patient_ids: Collection[int]) -> None:
         )
 
 
-def _stale(state: Any, now: datetime) -> ColumnElement[bool]:
-    return sa.or_(
-        state.c.patient_id.is_(None),
-        state.c.valid_until.is_(None),
-        state.c.valid_until <= now,
-        state.c.valid_from > now,
-    )
+def create(session: Session, patient_id: int) -> None:
+    """A new patient's row, out of date until first computed (registration; the migration
+    gave every earlier patient one). The triage list reads only patients with a row."""
+    session.add(PatientState(patient_id=patient_id))
+
+
+def _out_of_date(now: datetime) -> ColumnElement[bool]:
+    # Each condition has its index, so the rows found are the out-of-date ones, not the team.
+    return sa.or_(TABLE.c.valid_until.is_(None), TABLE.c.valid_until <= now, TABLE.c.valid_from > now)
 
 
 def stale_of_team(session: Session, clinician_id: int, now: datetime) -> list[int]:
-    """The care team's patients whose row is missing or not valid at ``now``."""
+    """The care team's patients whose row is not valid at ``now`` (cost: those rows, not the team)."""
     care: Any = CareTeamMember.__table__  # type: ignore[attr-defined]
     query = (
-        select(care.c.patient_id)
-        .select_from(care.outerjoin(TABLE, TABLE.c.patient_id == care.c.patient_id))
-        .where(care.c.clinician_id == clinician_id, _stale(TABLE, now))
+        select(TABLE.c.patient_id)
+        .select_from(TABLE.join(care, care.c.patient_id == TABLE.c.patient_id))
+        .where(care.c.clinician_id == clinician_id, _out_of_date(now))
     )
     return list(session.scalars(query).all())
 
 
 def stale_of_zone(session: Session, timezone: str, now: datetime) -> list[int]:
-    """The zone's patients whose row is missing or not valid at ``now``, by id."""
+    """The zone's patients whose row is missing or not valid at ``now``, by id (the daily sweep:
+    a row that went missing is made here)."""
     patient: Any = Patient.__table__  # type: ignore[attr-defined]
     query = (
         select(patient.c.id)
         .select_from(patient.outerjoin(TABLE, TABLE.c.patient_id == patient.c.id))
-        .where(patient.c.timezone == timezone, _stale(TABLE, now))
+        .where(patient.c.timezone == timezone, sa.or_(TABLE.c.patient_id.is_(None), _out_of_date(now)))
         .order_by(patient.c.id)
     )
     return list(session.scalars(query).all())

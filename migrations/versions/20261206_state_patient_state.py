@@ -4,8 +4,9 @@ Revision ID: state01
 Revises: l10n01
 Create Date: 2026-12-06 19:50:00
 
-Rows start empty: a patient without a row (or with ``valid_until`` NULL) is computed the
-first time a triage list includes them, and by the next daily sweep of their time zone.
+Every patient gets a row here (registration makes the new ones), with ``valid_until`` NULL:
+out of date, so it is computed the first time a triage list includes the patient, or by
+the next daily sweep of their time zone.
 """
 
 from collections.abc import Sequence
@@ -48,6 +49,11 @@ def upgrade() -> None:
     )
     op.create_index("ix_patient_state_valid_until", "patient_state", ["valid_until"])
     op.create_index("ix_patient_state_valid_from", "patient_state", ["valid_from"])
+    op.execute(
+        "INSERT INTO patient_state (patient_id, tier_rank, open_emergency, open_urgent_same_day, open_urgent_days,"
+        " open_routine, not_improving, classification, class_rank, silence_key)"
+        " SELECT id, 4, 0, 0, 0, 0, 0, 'insufficient_data', 2, 0 FROM patient"
+    )
 
 
 def downgrade() -> None:
