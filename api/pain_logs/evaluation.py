@@ -20,7 +20,7 @@ from api.alerts.snapshot import record_checkpoints
 from api.escalation.evaluation import evaluate_pain_logs, triage_of_logs
 from api.escalation.snapshot import write_and_load
 from api.i18n import render
-from api.i18n.patients import patient_rules
+from api.i18n.patients import rules_in
 from api.models import PainLog, Patient, Plan
 from api.pain_logs.schemas import TriagePublic
 from api.plans.flare import flare_check
@@ -95,7 +95,7 @@ def after_logs_written(
     if loaded.plan is not None:
         plan = plan_public_of(loaded.plan, decision_summary(loaded.last_decision), patient.locale)
     # The advice names the emergency number of the patient's country, in their language.
-    locale, local_rules = patient_rules(session, patient, rules)
+    locale, local_rules = rules_in(patient, loaded.reach.country, rules)
     return Written(
         triage=TriagePublic(tier=Tier.NONE, advice=render(advice_for(Tier.NONE, local_rules), locale), alert_ids=[]),
         flare=_flare_public(asked.reason, locale) if asked is not None else None,
