@@ -111,6 +111,8 @@ def raise_alerts(
     now: datetime,
     *,
     renew_resolved: Collection[str] = frozenset(),
+    none_unresolved: bool = False,
+    notify: bool = True,
 ) -> list[Raised]:
     """Raise many specs (one evaluation, or a sweep batch) in a handful of statements.
 
@@ -123,19 +125,27 @@ def raise_alerts(
     after the clinician closed the episode (the symptom came back the same day, say)
     is a new episode that someone must own. Re-evaluations of stored data (the sweep)
     never pass it, so a resolution is not undone by looking at the same data again.
+
+    ``none_unresolved``: the caller read in this transaction, under the patients' row
+    locks, that none of these patients has an unresolved alert of these rules, so there
+    is no row to read and lock: every item is inserted at once (an insert a concurrent
+    writer beat is handled as usual). ``notify=False``: the caller queues round 0 of the
+    opened alerts itself (``api.alerts.notify.opened_rounds``), with its other messages.
     """
     if not items:
         return []
-    existing = session.exec(
-        select(Alert)
-        .where(
-            col(Alert.patient_id).in_({pid for pid, _ in items}),
-            col(Alert.rule).in_({str(spec.code) for _, spec in items}),
-            col(Alert.status) != AlertStatus.RESOLVED,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    existing: Sequence[Alert] = []
+    if not none_unresolved:
+        existing = session.exec(
+            select(Alert)
+            .where(
+                col(Alert.patient_id).in_({pid for pid, _ in items}),
+                col(Alert.rule).in_({str(spec.code) for _, spec in items}),
+                col(Alert.status) != AlertStatus.RESOLVED,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
     unresolved = {(a.patient_id, a.rule): a for a in existing}
     first_new: dict[tuple[int, str], int] = {}
     for i, (pid, spec) in enumerate(items):
@@ -152,7 +162,8 @@ def raise_alerts(
     done = [r for r in results if r is not None]
     opened = [r.alert for r in done if r.event is RaiseEvent.OPENED and r.alert is not None]
     _audit_opened(session, opened, now)
-    notify_opened(session, opened, now)
+    if notify:
+        notify_opened(session, opened, now)
     return done
 
 
@@ -211,10 +222,17 @@ def _insert(
     statement = statement.on_conflict_do_nothing()
     if isinstance(parameters, dict):  # one statement (PostgreSQL): the inserted rows come back as alerts
         return list(session.scalars(select(Alert).from_statement(statement.returning(*table.c)), parameters))
+    if len(rows) <= _FEW_ALERTS:  # elsewhere (SQLite) a write's few alerts: one multi-row VALUES
+        returning = statement.values(rows).returning(*table.c)
+        return list(session.scalars(select(Alert).from_statement(returning)))
     ids = [row.id for row in session.execute(statement.returning(table.c.id), parameters).all()]
     if not ids:
         return []
     return list(session.exec(select(Alert).where(col(Alert.id).in_(ids))).all())
+
+
+# A write raises a handful of alerts at most; a sweep batch on SQLite many more.
+_FEW_ALERTS = 16
 
 
 def _raise_one(
