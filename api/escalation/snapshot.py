@@ -7,8 +7,8 @@ pain-log rules read: every pain log, the latest red-flag screening, the recorded
 checkpoint outcomes, the plan and its latest decision (JSON-aggregated per kind, so one
 round trip whatever the history); and what acting on a decision needs (``Reach``): the
 clinic's country, the rules of the patient's unresolved alerts, the active clinicians of
-the care team, their and the patient's devices, the patient's quiet hours. The statement is built once per dialect at first use
-and executed with bound parameters afterwards.
+the care team, their and the patient's devices, the patient's quiet hours. The statement
+is built once per dialect at first use and executed with bound parameters afterwards.
 
 The caller holds the patient row lock before this statement runs (the writing patient's
 authentication takes it, ``api.deps.get_writing_patient``), so on PostgreSQL the
@@ -108,7 +108,7 @@ def _object(dialect: str, pairs: Iterable[tuple[str, Any, bool]]) -> ColumnEleme
     return func.json_object(*args) if dialect == "sqlite" else func.json_build_object(*args)
 
 
-def _array(dialect: str, element: ColumnElement[Any]) -> ColumnElement[Any]:
+def _array(dialect: str, element: Any) -> ColumnElement[Any]:
     return func.json_group_array(element) if dialect == "sqlite" else func.json_agg(element)
 
 
@@ -362,7 +362,7 @@ def _time(value: Any) -> time | None:
     return time.fromisoformat(value) if isinstance(value, str) else value
 
 
-def _reach(row: Mapping[str, Any]) -> Reach:
+def _reach(row: Mapping[Any, Any]) -> Reach:
     devices: dict[int, list[int]] = {}
     for found in sorted(_decoded(row["devices"]) or (), key=lambda d: int(d["id"])):
         devices.setdefault(int(found["user"]), []).append(int(found["id"]))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
@@ -65,7 +64,6 @@ def test_a_quiet_pain_log_costs_at_most_six_statements(
     assert len(statements) <= QUIET_BUDGET, "\n\n".join(s[:150] for s in statements)
 
 
-@pytest.mark.xfail(reason="the emergency path still runs the escalation services (issue 14)", strict=True)
 def test_an_emergency_pain_log_costs_at_most_twelve_statements(
     client: TestClient, app: FastAPI, session: Session, engine: Engine
 ) -> None:
