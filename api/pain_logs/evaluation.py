@@ -75,8 +75,9 @@ def after_logs_written(
     The patient row's bookkeeping update loads the snapshot (``write_and_load``); the pure
     ``api.rules.pipeline.evaluate`` decides; when nothing is raised, paused, reduced or
     restored, persisting is the checkpoint outcomes that changed (one upsert, often none).
-    Anything else is applied by the escalation and flare services
-    (``evaluate_written_logs``), which act on it in this same transaction.
+    Anything else is acted on in bulk from the snapshot
+    (``api.escalation.evaluation.apply_decisions``), then the flare protocol runs unless
+    the plan was just paused.
     """
     assert patient.id is not None
     dates = tuple(log.log_date for log in logs)
@@ -138,7 +139,11 @@ def evaluate_written_logs(
     *,
     decided: Decisions | None = None,
 ) -> Evaluated:
-    """Run the rules over logs just created or changed (any number, e.g. a synced batch)."""
+    """Run the rules over logs just created or changed through the services, loading what they read.
+
+    What ``after_logs_written`` did before it acted on its snapshot in bulk; kept as the
+    reference the bulk path is checked against (``tests/capture/test_apply_equivalence.py``).
+    """
     ordered = sorted(logs, key=lambda log: log.log_date)
     outcome = evaluate_pain_logs(session, patient, now, new_logs=ordered, rules=rules, decided=decided)
     flare = None
