@@ -217,15 +217,13 @@ def _insert(
     ]
     # One Core statement for many rows (``insert_rows``); the ORM's bulk path would split
     # the batch wherever a value is None.
-    table = Alert.__table__  # type: ignore[attr-defined]
-    statement, parameters = insert_rows(session, table, rows)
-    statement = statement.on_conflict_do_nothing()
+    statement, parameters = insert_rows(session, _ALERT_TABLE, rows, then=_returning_alerts)
     if isinstance(parameters, dict):  # one statement (PostgreSQL): the inserted rows come back as alerts
-        return list(session.scalars(select(Alert).from_statement(statement.returning(*table.c)), parameters))
+        return list(session.scalars(select(Alert).from_statement(statement), parameters))
     if len(rows) <= _FEW_ALERTS:  # elsewhere (SQLite) a write's few alerts: one multi-row VALUES
-        returning = statement.values(rows).returning(*table.c)
-        return list(session.scalars(select(Alert).from_statement(returning)))
-    ids = [row.id for row in session.execute(statement.returning(table.c.id), parameters).all()]
+        return list(session.scalars(select(Alert).from_statement(statement.values(rows))))
+    statement, parameters = insert_rows(session, _ALERT_TABLE, rows, then=_returning_ids)
+    ids = [row.id for row in session.execute(statement, parameters).all()]
     if not ids:
         return []
     return list(session.exec(select(Alert).where(col(Alert.id).in_(ids))).all())
@@ -233,6 +231,15 @@ def _insert(
 
 # A write raises a handful of alerts at most; a sweep batch on SQLite many more.
 _FEW_ALERTS = 16
+_ALERT_TABLE: Any = Alert.__table__  # type: ignore[attr-defined]
+
+
+def _returning_alerts(statement: Any) -> Any:
+    return statement.on_conflict_do_nothing().returning(*_ALERT_TABLE.c)
+
+
+def _returning_ids(statement: Any) -> Any:
+    return statement.on_conflict_do_nothing().returning(_ALERT_TABLE.c.id)
 
 
 def _raise_one(

@@ -129,14 +129,18 @@ def enqueue_notifications(
         for d in drafts
     ]
     # One statement for many rows (``insert_rows``), so a tick of thousands of reminders stays cheap.
-    statement, parameters = insert_rows(session, table, values)
-    statement = statement.on_conflict_do_nothing().returning(
-        table.c.id, table.c.user_id, table.c.safety, table.c.intended_at
-    )
+    statement, parameters = insert_rows(session, table, values, then=_returning_queued)
     rows = session.execute(statement, parameters).all()
     _queue_pushes(session, rows, now, known)
     session.flush()
     return [row.id for row in rows]
+
+
+def _returning_queued(statement: Any) -> Any:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    return statement.on_conflict_do_nothing().returning(
+        table.c.id, table.c.user_id, table.c.safety, table.c.intended_at
+    )
 
 
 def _in_their_language(
