@@ -22,7 +22,7 @@ from api.clock import Clock
 from api.config import Settings
 from api.db import session_scope
 from api.errors import Problem, not_found
-from api.models import CareTeamMember, Clinic, Patient, Role, User
+from api.models import CareTeamMember, Patient, Role, User
 from api.schemas import MAX_ROW_ID
 from api.security import AccessClaims, decode_access_token
 
@@ -163,8 +163,6 @@ class WritingPatient:
 
     user: User
     patient: Patient
-    # Held so it stays in the session's (weak-valued) identity map for the request.
-    clinic: Clinic | None = None
 
 
 def get_writing_patient(
@@ -177,12 +175,9 @@ def get_writing_patient(
     loads afterwards see the writes that committed before it.
     """
     claims = _claims(settings, wall_now, credentials)
-    # The clinic comes along (into the session's identity map): the patient's country and
-    # language are then read without another statement (``api.i18n.patients``).
     row = session.exec(
-        select(User, Patient, Clinic)
+        select(User, Patient)
         .join(Patient, col(Patient.user_id) == col(User.id))
-        .outerjoin(Clinic, col(Clinic.id) == col(Patient.clinic_id))
         .where(col(User.id) == claims.user_id)
         .with_for_update(of=Patient, key_share=True)
     ).first()
@@ -190,7 +185,7 @@ def get_writing_patient(
         _require_role(_checked(session.get(User, claims.user_id), claims), Role.PATIENT)
         raise _unauthenticated()
     user = _require_role(_checked(row[0], claims), Role.PATIENT)
-    return WritingPatient(user=user, patient=row[1], clinic=row[2])
+    return WritingPatient(user=user, patient=row[1])
 
 
 PatientWriter = Annotated[WritingPatient, Depends(get_writing_patient)]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import Any
 from uuid import UUID
@@ -23,7 +23,13 @@ def insert_for(session: Session, table: Any) -> Any:
     raise RuntimeError(f"unsupported database dialect: {dialect}")
 
 
-def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]]) -> tuple[Any, Any]:
+# Statements of ``insert_rows`` by dialect, table, columns and finishing step: built once.
+_BUILT: dict[tuple[str, str, tuple[str, ...], Callable[[Any], Any] | None], Any] = {}
+
+
+def insert_rows(
+    session: Session, table: Any, rows: Sequence[Mapping[str, Any]], *, then: Callable[[Any], Any] | None = None
+) -> tuple[Any, Any]:
     """``insert_for`` for many rows (each with the same keys), and the parameters to execute it with.
 
     Callers add ``on_conflict_do_*`` and ``returning`` as to ``insert_for`` and run
@@ -38,12 +44,21 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
     was the largest single cost of the sweep's first run. Values are typed by the columns
     (text for strings, so a value too long for its column is refused as before). Elsewhere
     (SQLite): the plain insert and the list of rows, executed as an executemany.
+
+    ``then`` finishes the statement (``on_conflict_do_*``, ``returning``): pass a
+    module-level function, the finished statement is built once per dialect, table and
+    columns and reused.
     """
     if not rows:
         raise ValueError("insert_rows needs at least one row")
     dialect = session.get_bind().dialect
     if dialect.name != "postgresql":
-        return insert_for(session, table), list(rows)
+        plain: tuple[str, str, tuple[str, ...], Callable[[Any], Any] | None] = (dialect.name, table.fullname, (), then)
+        statement = _BUILT.get(plain)
+        if statement is None:
+            statement = insert_for(session, table)
+            statement = _BUILT[plain] = then(statement) if then is not None else statement
+        return statement, list(rows)
     names = list(rows[0])
     # SQLAlchemy fills Python-side column defaults into VALUES, not into a SELECT: fill them here.
     defaults = {
@@ -56,15 +71,26 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
         for record in records:
             record[name] = default.arg if default.is_scalar else default.arg(None)
     names += list(defaults)
-    fields = []
     for name in names:
-        column = table.c[name]
-        kind = column.type
+        kind = table.c[name].type
         if isinstance(kind, sa.types.TypeDecorator):  # e.g. UTCDateTime: its checks and conversion
             process = kind.bind_processor(dialect)
             if process is not None:
                 for record in records:
                     record[name] = process(record[name])
+    key = (dialect.name, table.fullname, tuple(names), then)
+    statement = _BUILT.get(key)
+    if statement is None:
+        statement = _BUILT[key] = _from_recordset(table, names, dialect, then)
+    return statement, {"rows": json.dumps(records, default=_json_value, allow_nan=False)}
+
+
+def _from_recordset(table: Any, names: list[str], dialect: Any, then: Callable[[Any], Any] | None) -> Any:
+    """``INSERT … SELECT … FROM jsonb_to_recordset(:rows)`` for these columns, typed by the table."""
+    fields = []
+    for name in names:
+        kind = table.c[name].type
+        if isinstance(kind, sa.types.TypeDecorator):
             kind = kind.impl_instance
         kind = kind.dialect_impl(dialect)
         if isinstance(kind, sa.String) and not isinstance(kind, sa.Enum):
@@ -73,7 +99,7 @@ def insert_rows(session: Session, table: Any, rows: Sequence[Mapping[str, Any]])
     given = sa.cast(sa.bindparam("rows", type_=sa.Text()), postgresql.JSONB())
     source = sa.func.jsonb_to_recordset(given).table_valued(*fields).render_derived(name="given", with_types=True)
     statement = postgresql.insert(table).from_select(names, sa.select(*(source.c[name] for name in names)))
-    return statement, {"rows": json.dumps(records, default=_json_value, allow_nan=False)}
+    return then(statement) if then is not None else statement
 
 
 def _json_value(value: Any) -> Any:

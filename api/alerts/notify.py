@@ -156,6 +156,13 @@ def queue_messages(
     if not rounds:
         return 0
     recipients = recipients_by_patient(session, {a.patient_id for a, _ in rounds}, include_clinic=include_clinic)
+    return len(enqueue_notifications(session, messages_for(rounds, recipients), now))
+
+
+def messages_for(
+    rounds: Sequence[tuple[Alert, int]], recipients: Mapping[int, Sequence[Recipient]]
+) -> list[NotificationDraft]:
+    """The messages of the given (alert, round) pairs to each patient's ``recipients``."""
     drafts = []
     for alert, round_number in rounds:
         assert alert.id is not None
@@ -166,7 +173,7 @@ def queue_messages(
             # operational emergency for whoever runs the service.
             _log.error("alert_has_no_recipients", alert_id=alert.id, patient_id=alert.patient_id)
         drafts += [_draft(alert, recipient, round_number) for recipient in users]
-    return len(enqueue_notifications(session, drafts, now))
+    return drafts
 
 
 def notify_alerts(session: Session, alerts: Sequence[Alert], now: datetime, *, include_clinic: bool = False) -> int:
@@ -200,4 +207,9 @@ def notify_if_due(session: Session, alerts: Sequence[Alert], now: datetime) -> i
 
 def notify_opened(session: Session, alerts: Sequence[Alert], now: datetime) -> int:
     """Round 0 for alerts inserted with their counters already set (``notify_count`` 1)."""
-    return queue_messages(session, [(a, 0) for a in alerts if Tier(a.tier) in NOTIFIED_TIERS], now)
+    return queue_messages(session, opened_rounds(alerts), now)
+
+
+def opened_rounds(alerts: Sequence[Alert]) -> list[tuple[Alert, int]]:
+    """The (alert, round 0) pairs ``notify_opened`` queues: alerts of a notified tier."""
+    return [(a, 0) for a in alerts if Tier(a.tier) in NOTIFIED_TIERS]

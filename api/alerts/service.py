@@ -112,6 +112,9 @@ def raise_alerts(
     now: datetime,
     *,
     renew_resolved: Collection[str] = frozenset(),
+    none_unresolved: bool = False,
+    notify: bool = True,
+    save_standing: bool = True,
 ) -> list[Raised]:
     """Raise many specs (one evaluation, or a sweep batch) in a handful of statements.
 
@@ -124,19 +127,29 @@ def raise_alerts(
     after the clinician closed the episode (the symptom came back the same day, say)
     is a new episode that someone must own. Re-evaluations of stored data (the sweep)
     never pass it, so a resolution is not undone by looking at the same data again.
+
+    ``none_unresolved``: the caller read in this transaction, under the patients' row
+    locks, that none of these patients has an unresolved alert of these rules, so there
+    is no row to read and lock: every item is inserted at once (an insert a concurrent
+    writer beat is handled as usual). ``notify=False``: the caller queues round 0 of the
+    opened alerts itself (``api.alerts.notify.opened_rounds``), with its other messages.
+    ``save_standing=False``: the caller saves the patients' whole triage-list row itself
+    afterwards (a pain-log write, ``api.standing.service.save_written``).
     """
     if not items:
         return []
-    existing = session.exec(
-        select(Alert)
-        .where(
-            col(Alert.patient_id).in_({pid for pid, _ in items}),
-            col(Alert.rule).in_({str(spec.code) for _, spec in items}),
-            col(Alert.status) != AlertStatus.RESOLVED,
-        )
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    ).all()
+    existing: Sequence[Alert] = []
+    if not none_unresolved:
+        existing = session.exec(
+            select(Alert)
+            .where(
+                col(Alert.patient_id).in_({pid for pid, _ in items}),
+                col(Alert.rule).in_({str(spec.code) for _, spec in items}),
+                col(Alert.status) != AlertStatus.RESOLVED,
+            )
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        ).all()
     unresolved = {(a.patient_id, a.rule): a for a in existing}
     first_new: dict[tuple[int, str], int] = {}
     for i, (pid, spec) in enumerate(items):
@@ -153,9 +166,11 @@ def raise_alerts(
     done = [r for r in results if r is not None]
     opened = [r.alert for r in done if r.event is RaiseEvent.OPENED and r.alert is not None]
     _audit_opened(session, opened, now)
-    notify_opened(session, opened, now)
-    # The triage list's standing of patients whose unresolved alerts changed tier or number.
-    save_alerts(session, {r.patient_id for r in done if r.event in (RaiseEvent.OPENED, RaiseEvent.ESCALATED)})
+    if notify:
+        notify_opened(session, opened, now)
+    if save_standing:
+        # The triage list's standing of patients whose unresolved alerts changed tier or number.
+        save_alerts(session, {r.patient_id for r in done if r.event in (RaiseEvent.OPENED, RaiseEvent.ESCALATED)})
     return done
 
 
@@ -209,15 +224,29 @@ def _insert(
     ]
     # One Core statement for many rows (``insert_rows``); the ORM's bulk path would split
     # the batch wherever a value is None.
-    table = Alert.__table__  # type: ignore[attr-defined]
-    statement, parameters = insert_rows(session, table, rows)
-    statement = statement.on_conflict_do_nothing()
+    statement, parameters = insert_rows(session, _ALERT_TABLE, rows, then=_returning_alerts)
     if isinstance(parameters, dict):  # one statement (PostgreSQL): the inserted rows come back as alerts
-        return list(session.scalars(select(Alert).from_statement(statement.returning(*table.c)), parameters))
-    ids = [row.id for row in session.execute(statement.returning(table.c.id), parameters).all()]
+        return list(session.scalars(select(Alert).from_statement(statement), parameters))
+    if len(rows) <= _FEW_ALERTS:  # elsewhere (SQLite) a write's few alerts: one multi-row VALUES
+        return list(session.scalars(select(Alert).from_statement(statement.values(rows))))
+    statement, parameters = insert_rows(session, _ALERT_TABLE, rows, then=_returning_ids)
+    ids = [row.id for row in session.execute(statement, parameters).all()]
     if not ids:
         return []
     return list(session.exec(select(Alert).where(col(Alert.id).in_(ids))).all())
+
+
+# A write raises a handful of alerts at most; a sweep batch on SQLite many more.
+_FEW_ALERTS = 16
+_ALERT_TABLE: Any = Alert.__table__  # type: ignore[attr-defined]
+
+
+def _returning_alerts(statement: Any) -> Any:
+    return statement.on_conflict_do_nothing().returning(*_ALERT_TABLE.c)
+
+
+def _returning_ids(statement: Any) -> Any:
+    return statement.on_conflict_do_nothing().returning(_ALERT_TABLE.c.id)
 
 
 def _raise_one(

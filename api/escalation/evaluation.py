@@ -7,6 +7,8 @@ the response: the alert (deduplicated), the care team's safety message (bypasses
 quiet hours), the plan pause and the patient's in-app ``safety`` notification. Nothing
 waits for a clinician or a scheduler.
 
+- ``apply_decisions`` — what ``evaluate_pain_logs`` does with decisions already made
+  over a loaded snapshot (``api.escalation.snapshot``), in a few bulk statements.
 - ``evaluate_pain_logs`` — once per request or sync batch, with every log created or
   changed by it: triage of each log's symptoms (known-symptom qualifier against the
   latest red-flag screening), persistent numbness, the window rules (checkpoints 14/28/
@@ -32,8 +34,15 @@ from datetime import datetime
 from sqlalchemy import and_
 from sqlmodel import Session, col, select
 
-from api.alerts.notify import URGENT_TIERS
-from api.alerts.service import Raised, raise_alerts, stored_key
+from api.alerts.notify import (
+    URGENT_TIERS,
+    Audience,
+    Recipient,
+    messages_for,
+    opened_rounds,
+    recipients_by_patient,
+)
+from api.alerts.service import Raised, RaiseEvent, raise_alerts, stored_key
 from api.alerts.snapshot import (
     known_symptoms,
     load_pain_days,
@@ -42,8 +51,9 @@ from api.alerts.snapshot import (
     symptoms_of,
 )
 from api.clock import local_today
+from api.escalation.snapshot import Loaded
 from api.i18n import render
-from api.i18n.patients import patient_rules
+from api.i18n.patients import patient_rules, rules_in
 from api.models import (
     Alert,
     AlertStatus,
@@ -57,11 +67,12 @@ from api.models import (
     Role,
     User,
 )
-from api.notifications.service import enqueue_notification
-from api.plans.service import pause_plan
+from api.notifications.service import KnownRecipients, NotificationDraft, enqueue_notification, enqueue_notifications
+from api.plans.service import Paused, pause_as_loaded, pause_plan
 from api.rules.advice import MEDICATION_REVIEW_ADVICE, Informed, advice_for, patient_advice
 from api.rules.pipeline import Decisions
 from api.rules.registry import LogHistory, history_alerts
+from api.rules.reminders_due import ReminderPrefs
 from api.rules.screenings import StartBackResult, start_back_alerts
 from api.rules.settings import RuleSettings
 from api.rules.text import Msg, Text
@@ -102,6 +113,160 @@ class EscalationOutcome:
     alert_ids: tuple[int, ...]
     pauses_plan: bool
     ruleset_version: str = RULESET_VERSION
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """``apply_decisions``' outcome, and the pause it applied itself (the plan view is built from it)."""
+
+    outcome: EscalationOutcome
+    paused: Paused | None
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What the advice says, already known from the snapshot and the messages being queued.
+
+    None: read it from the database (``told_about``, the plan's status).
+    """
+
+    country: str | None
+    has_care_team: bool
+    informed: Informed | None = None
+    plan_paused: bool | None = None
+
+
+def apply_decisions(
+    session: Session, patient: Patient, loaded: Loaded, decided: Decisions, now: datetime, rules: RuleSettings
+) -> Applied:
+    """``evaluate_pain_logs`` with ``decided``, acting on the loaded snapshot in a few bulk statements.
+
+    Same alerts, messages, pause, audit and advice; what the snapshot loaded (the clinic's
+    country, the care team, devices, quiet hours, the plan, whether an alert of these rules
+    is unresolved) is not read again. When the snapshot shows no unresolved alert of the
+    raised rules, they are inserted at once; the plan is paused by one update guarded by
+    the plan as loaded; the care team's messages, the patient's ``plan_change`` and
+    ``safety`` messages are queued together. Anything else (an unresolved alert fires
+    again, the plan changed since it was read, a patient without a care team) goes the
+    services' usual way, in this same transaction.
+    """
+    assert patient.id is not None
+    reach = loaded.reach
+    record_checkpoints(session, [(patient.id, o) for o in decided.checkpoints_to_record], now)
+    red_flags = [spec for result in decided.triaged for spec in result.alerts]
+    specs = [*red_flags, *decided.timed_alerts]
+    raised = raise_alerts(
+        session,
+        [(patient.id, spec) for spec in specs],
+        now,
+        renew_resolved=RED_FLAG_RULES,
+        none_unresolved=not {str(spec.code) for spec in specs} & reach.unresolved_rules,
+        notify=False,
+        save_standing=False,  # the write path saves the whole triage-list row next
+    )
+    news = [r for r in raised[len(red_flags) :] if r.is_news]
+    tier = highest_tier([*(r.tier for r in decided.triaged), *(r.spec.tier for r in news)])
+    medication = any(r.spec.code is RuleCode.MEDICATION_REVIEW for r in news)
+
+    known = KnownRecipients(
+        users=frozenset({patient.user_id, *reach.care_team}),
+        devices=reach.devices,
+        locales={patient.user_id: patient.locale},
+        quiet={}
+        if reach.quiet_start is None
+        else {
+            patient.user_id: ReminderPrefs(patient.timezone, quiet_start=reach.quiet_start, quiet_end=reach.quiet_end)
+        },
+    )
+    drafts: list[NotificationDraft] = []
+
+    def queue_drafts() -> None:
+        enqueue_notifications(session, drafts, now, known=known)
+        drafts.clear()
+
+    # Round 0 of the opened alerts (``notify_opened``), queued with the patient's messages below.
+    opened = [r.alert for r in raised if r.event is RaiseEvent.OPENED and r.alert is not None]
+    rounds = opened_rounds(opened)
+    recipients: dict[int, list[Recipient]] = {}
+    if rounds:
+        if reach.care_team:
+            recipients = {patient.id: [Recipient(u, Audience.CARE_TEAM) for u in reach.care_team]}
+        else:
+            recipients = recipients_by_patient(session, {patient.id}, include_clinic=False)
+        drafts += messages_for(rounds, recipients)
+
+    # ``_act``: pause the plan for the most urgent live alert.
+    live = [(r, r.alert) for r in raised if r.alert is not None]
+    urgent = [(r, alert) for r, alert in live if Tier(alert.tier) in URGENT_TIERS]
+    top: tuple[Raised, Alert] | None = None
+    paused = None
+    if urgent:
+        top = max(urgent, key=lambda pair: Tier(pair[1].tier).rank)
+        alert = top[1]
+        top_tier = Tier(alert.tier)
+        assert alert.id is not None
+        reason = _PAUSE_REASONS[top_tier]
+        inputs = {"alert_id": alert.id, "rule": alert.rule, "tier": str(top_tier)}
+        if loaded.plan is not None:
+            paused = pause_as_loaded(
+                session,
+                loaded.plan,
+                user_id=patient.user_id,
+                locale=patient.locale,
+                reason=reason,
+                now=now,
+                inputs=inputs,
+            )
+        if paused is None:
+            queue_drafts()  # in the order the services queue them
+            pause_plan(session, patient.id, reason=reason, now=now, inputs=inputs)
+        elif paused.message is not None:
+            drafts.append(paused.message)
+
+    # Who is told: known from the messages queued here when every urgent live alert was opened
+    # by this write (a new alert has no earlier message); else read back from the messages.
+    live_alerts = list({id(alert): alert for _, alert in live}.values())
+    urgent_live = [a for a in live_alerts if Tier(a.tier) in URGENT_TIERS]
+    informed = None
+    if all(any(a is o for o in opened) for a in urgent_live):
+        informed = _informed([r.audience for r in recipients.get(patient.id, [])] if urgent_live else [])
+    else:
+        queue_drafts()
+    facts = _Known(
+        country=reach.country,
+        has_care_team=bool(reach.care_team),
+        informed=informed,
+        plan_paused=True if paused is not None else None,
+    )
+    advice = _advice(session, patient, tier, live_alerts, rules, medication_review=medication, known=facts)
+    if top is not None:
+        spec, alert = top[0].spec, top[1]
+        drafts.append(
+            NotificationDraft(
+                user_id=patient.user_id,
+                kind=NotificationKind.SAFETY,
+                title=_SAFETY_TITLES[Tier(alert.tier)],
+                body=advice,
+                patient_id=patient.id,
+                alert_id=alert.id,
+                safety=True,
+                occurrence_key=f"safety:alert:{alert.id}:{stored_key(spec)}",
+            )
+        )
+    queue_drafts()
+    ids = tuple(dict.fromkeys(alert.id for _, alert in live if alert.id is not None))
+    return Applied(EscalationOutcome(tier, advice, ids, bool(urgent)), paused)
+
+
+def _informed(audiences: Sequence[Audience]) -> Informed:
+    """``told_about`` for messages about to be queued to these audiences."""
+    if Audience.CARE_TEAM in audiences:
+        return Informed.CARE_TEAM
+    if Audience.CLINIC in audiences:
+        return Informed.CLINIC
+    if Audience.UNASSIGNED_QUEUE in audiences:
+        return Informed.SERVICE_TEAM
+    return Informed.NOBODY
 
 
 def evaluate_pain_logs(
@@ -284,18 +449,27 @@ def _advice(
     rules: RuleSettings,
     *,
     medication_review: bool = False,
+    known: _Known | None = None,
 ) -> str:
     """The advice for ``tier``, saying who was told and what was paused only where it happened."""
     assert patient.id is not None
-    locale, rules = patient_rules(session, patient, rules)
+    if known is not None:
+        locale, rules = rules_in(patient, known.country, rules)
+    else:
+        locale, rules = patient_rules(session, patient, rules)
     if tier in URGENT_TIERS:
-        informed = told_about(session, patient.id, [a for a in live if Tier(a.tier) in URGENT_TIERS])
-        plan = session.exec(select(Plan.status).where(Plan.patient_id == patient.id)).first()
-        advice = patient_advice(tier, rules, informed=informed, plan_paused=plan == PlanStatus.PAUSED)
+        informed = known.informed if known is not None else None
+        if informed is None:
+            informed = told_about(session, patient.id, [a for a in live if Tier(a.tier) in URGENT_TIERS])
+        paused = known.plan_paused if known is not None else None
+        if paused is None:
+            plan = session.exec(select(Plan.status).where(Plan.patient_id == patient.id)).first()
+            paused = plan == PlanStatus.PAUSED
+        advice = patient_advice(tier, rules, informed=informed, plan_paused=paused)
     elif tier is Tier.ROUTINE:
         if not any(Tier(a.tier) is Tier.ROUTINE for a in live):
             informed = Informed.ALREADY_REVIEWED  # this very occurrence was resolved by a clinician
-        elif has_care_team(session, patient.id):
+        elif known.has_care_team if known is not None else has_care_team(session, patient.id):
             informed = Informed.CARE_TEAM  # the alert waits on their dashboard
         else:
             informed = Informed.SERVICE_TEAM  # the alert waits in the unassigned-patients queue

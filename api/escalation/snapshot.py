@@ -5,8 +5,10 @@ Every capture write updates the patient row's bookkeeping (``programme_started_o
 that one ``UPDATE … RETURNING`` also return, through scalar subqueries, everything the
 pain-log rules read: every pain log, the latest red-flag screening, the recorded
 checkpoint outcomes, the plan and its latest decision (JSON-aggregated per kind, so one
-round trip whatever the history). The statement is built once per dialect at first use
-and executed with bound parameters afterwards.
+round trip whatever the history); and what acting on a decision needs (``Reach``): the
+clinic's country, the rules of the patient's unresolved alerts, the active clinicians of
+the care team, their and the patient's devices, the patient's quiet hours. The statement
+is built once per dialect at first use and executed with bound parameters afterwards.
 
 The caller holds the patient row lock before this statement runs (the writing patient's
 authentication takes it, ``api.deps.get_writing_patient``), so on PostgreSQL the
@@ -18,7 +20,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, time
 from typing import Any
 
 from sqlalchemy import ColumnElement, Update, bindparam, case, func, literal_column, or_, select, update
@@ -27,7 +29,23 @@ from sqlalchemy.sql.elements import BindParameter
 from sqlmodel import Session, col
 
 from api.alerts.snapshot import profile_of, symptoms_of
-from api.models import CheckpointResult, Instrument, PainLog, Patient, Plan, PlanDecision, Screening
+from api.models import (
+    Alert,
+    AlertStatus,
+    CareTeamMember,
+    CheckpointResult,
+    Clinic,
+    Device,
+    Instrument,
+    PainLog,
+    Patient,
+    Plan,
+    PlanDecision,
+    ReminderPreference,
+    Role,
+    Screening,
+    User,
+)
 from api.rules.pipeline import PatientSnapshot, PlanState, StoredCheckpoint
 from api.rules.types import MedicationClass, PainDay, Symptom
 
@@ -58,12 +76,25 @@ class LastDecision:
 
 
 @dataclass(frozen=True, slots=True)
+class Reach:
+    """Who and what acting on a decision reaches, loaded with the snapshot (read, not locked)."""
+
+    country: str | None  # the patient's clinic's country (None without a clinic)
+    unresolved_rules: frozenset[str]  # rules of the patient's unresolved alerts
+    care_team: tuple[int, ...]  # active clinicians of the care team, by id
+    devices: Mapping[int, tuple[int, ...]]  # live devices of the patient's account and of ``care_team``
+    quiet_start: time | None  # the patient's quiet hours (None: no reminder preferences stored)
+    quiet_end: time | None
+
+
+@dataclass(frozen=True, slots=True)
 class Loaded:
     """The rules' snapshot, plus what the response shows of the plan as loaded."""
 
     snapshot: PatientSnapshot
     plan: Plan | None  # detached, read-only: the plan as it stood (for the response)
     last_decision: LastDecision | None
+    reach: Reach
 
 
 def _json(dialect: str, value: ColumnElement[Any], *, is_json: bool = False) -> ColumnElement[Any]:
@@ -77,7 +108,7 @@ def _object(dialect: str, pairs: Iterable[tuple[str, Any, bool]]) -> ColumnEleme
     return func.json_object(*args) if dialect == "sqlite" else func.json_build_object(*args)
 
 
-def _array(dialect: str, element: ColumnElement[Any]) -> ColumnElement[Any]:
+def _array(dialect: str, element: Any) -> ColumnElement[Any]:
     return func.json_group_array(element) if dialect == "sqlite" else func.json_agg(element)
 
 
@@ -152,6 +183,30 @@ def _statement(dialect: str) -> Update:
         .order_by(col(PlanDecision.decided_at).desc(), col(PlanDecision.id).desc())
         .limit(1)
     )
+    country = select(col(Clinic.country)).where(col(Clinic.id) == bindparam("of_clinic"))
+    unresolved = select(_array(dialect, col(Alert.rule))).where(
+        col(Alert.patient_id) == pid, col(Alert.status) != AlertStatus.RESOLVED
+    )
+    team = (
+        select(col(CareTeamMember.clinician_id))
+        .join(User, col(User.id) == CareTeamMember.clinician_id)
+        .where(col(CareTeamMember.patient_id) == pid, col(User.is_active).is_(True), col(User.role) == Role.CLINICIAN)
+    )
+    care_team = select(_array(dialect, col(CareTeamMember.clinician_id))).where(
+        col(CareTeamMember.patient_id) == pid, col(CareTeamMember.clinician_id).in_(team)
+    )
+    devices = select(
+        _array(dialect, _object(dialect, [("id", col(Device.id), False), ("user", col(Device.user_id), False)]))
+    ).where(
+        col(Device.retired_at).is_(None),
+        or_(col(Device.user_id) == bindparam("account_id"), col(Device.user_id).in_(team)),
+    )
+    quiet = select(
+        _object(
+            dialect,
+            [("start", col(ReminderPreference.quiet_start), False), ("end", col(ReminderPreference.quiet_end), False)],
+        )
+    ).where(col(ReminderPreference.patient_id) == pid)
     return (
         update(Patient)
         .where(col(Patient.id) == pid)
@@ -169,6 +224,11 @@ def _statement(dialect: str) -> Update:
             checkpoints.scalar_subquery().label("checkpoints"),
             plan.scalar_subquery().label("plan"),
             decision.scalar_subquery().label("decision"),
+            country.scalar_subquery().label("country"),
+            unresolved.scalar_subquery().label("unresolved"),
+            care_team.scalar_subquery().label("care_team"),
+            devices.scalar_subquery().label("devices"),
+            quiet.scalar_subquery().label("quiet"),
         )
     )
 
@@ -246,7 +306,14 @@ def write_and_load(session: Session, patient: Patient, dates: Iterable[date], no
     row = (
         session.execute(
             _statement_for(session),
-            {"patient_id": patient.id, "earliest": min(logged), "latest": max(logged), "now": now},
+            {
+                "patient_id": patient.id,
+                "account_id": patient.user_id,
+                "of_clinic": patient.clinic_id,
+                "earliest": min(logged),
+                "latest": max(logged),
+                "now": now,
+            },
             execution_options={"synchronize_session": False},
         )
         .mappings()
@@ -288,4 +355,24 @@ def write_and_load(session: Session, patient: Patient, dates: Iterable[date], no
             actor_type=decision["actor"],
             decided_at=_instant(decision["at"]),
         )
-    return Loaded(snapshot=snapshot, plan=plan, last_decision=last)
+    return Loaded(snapshot=snapshot, plan=plan, last_decision=last, reach=_reach(row))
+
+
+def _time(value: Any) -> time | None:
+    return time.fromisoformat(value) if isinstance(value, str) else value
+
+
+def _reach(row: Mapping[Any, Any]) -> Reach:
+    devices: dict[int, list[int]] = {}
+    for found in sorted(_decoded(row["devices"]) or (), key=lambda d: int(d["id"])):
+        devices.setdefault(int(found["user"]), []).append(int(found["id"]))
+    care_team = tuple(sorted({int(i) for i in _decoded(row["care_team"]) or ()}))
+    quiet = _decoded(row["quiet"])
+    return Reach(
+        country=row["country"],
+        unresolved_rules=frozenset(str(r) for r in _decoded(row["unresolved"]) or ()),
+        care_team=care_team,
+        devices={user: tuple(ids) for user, ids in devices.items()},
+        quiet_start=_time(quiet["start"]) if quiet is not None else None,
+        quiet_end=_time(quiet["end"]) if quiet is not None else None,
+    )

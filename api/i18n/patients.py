@@ -15,18 +15,27 @@ from api.rules.settings import RuleSettings
 
 def patient_language(session: Session, patient: Patient) -> tuple[str, str]:
     """(locale, country): the clinic's country, or for a patient without a clinic their locale's."""
-    locale = patient.locale or DEFAULT_LOCALE
     country = None
     if patient.clinic_id is not None:
-        # ``get``: no statement where the clinic was loaded with the patient (a capture write).
-        clinic = session.get(Clinic, patient.clinic_id)
-        country = clinic.country if clinic is not None else None
-    return locale, country or country_of_locale(locale)
+        country = session.exec(select(Clinic.country).where(Clinic.id == patient.clinic_id)).first()
+    return language_in(patient, country)
+
+
+def language_in(patient: Patient, clinic_country: str | None) -> tuple[str, str]:
+    """``patient_language`` with the clinic's country already loaded (None without a clinic)."""
+    locale = patient.locale or DEFAULT_LOCALE
+    return locale, clinic_country or country_of_locale(locale)
 
 
 def patient_rules(session: Session, patient: Patient, rules: RuleSettings) -> tuple[str, RuleSettings]:
     """The patient's locale and ``rules`` with their country's emergency numbers, worded for it."""
     locale, country = patient_language(session, patient)
+    return locale, rules_for_country(rules, country, locale)
+
+
+def rules_in(patient: Patient, clinic_country: str | None, rules: RuleSettings) -> tuple[str, RuleSettings]:
+    """``patient_rules`` with the clinic's country already loaded (None without a clinic)."""
+    locale, country = language_in(patient, clinic_country)
     return locale, rules_for_country(rules, country, locale)
 
 

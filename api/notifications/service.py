@@ -13,7 +13,7 @@ Pushes of non-safety messages to a patient wait for the end of the patient's qui
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +41,21 @@ class NotificationDraft:
     occurrence_key: str | None = None
     data: Mapping[str, Any] | None = None
     intended_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KnownRecipients:
+    """What the caller already loaded about some recipients, so queueing does not look it up again.
+
+    Complete for every user in ``users``: their live devices (a user without any is absent
+    from ``devices``), the locale of those who are patients (staff are absent: English),
+    the quiet hours of those patients who stored reminder preferences.
+    """
+
+    users: frozenset[int]
+    devices: Mapping[int, Sequence[int]] = field(default_factory=dict)
+    locales: Mapping[int, str] = field(default_factory=dict)
+    quiet: Mapping[int, ReminderPrefs] = field(default_factory=dict)
 
 
 def enqueue_notification(
@@ -81,15 +96,21 @@ def enqueue_notification(
     return session.get(Notification, inserted[0]) if inserted else None
 
 
-def enqueue_notifications(session: Session, drafts: Sequence[NotificationDraft], now: datetime) -> list[int]:
+def enqueue_notifications(
+    session: Session, drafts: Sequence[NotificationDraft], now: datetime, *, known: KnownRecipients | None = None
+) -> list[int]:
     """Queue many notifications in a handful of statements; the ids of those inserted.
 
     Drafts whose occurrence key already exists are skipped (not an error), so the
-    reminder tick can replay a batch after a crash and create nothing twice.
+    reminder tick can replay a batch after a crash and create nothing twice. ``known``:
+    when it covers every recipient, their locales, devices and quiet hours are not read
+    again (one insert of the notifications, one of their deliveries).
     """
     if not drafts:
         return []
-    drafts = _in_their_language(session, drafts)
+    if known is not None and not {d.user_id for d in drafts} <= known.users:
+        known = None
+    drafts = _in_their_language(session, drafts, known)
     table = Notification.__table__  # type: ignore[attr-defined]
     values = [
         {
@@ -108,21 +129,27 @@ def enqueue_notifications(session: Session, drafts: Sequence[NotificationDraft],
         for d in drafts
     ]
     # One statement for many rows (``insert_rows``), so a tick of thousands of reminders stays cheap.
-    statement, parameters = insert_rows(session, table, values)
-    statement = statement.on_conflict_do_nothing().returning(
-        table.c.id, table.c.user_id, table.c.safety, table.c.intended_at
-    )
+    statement, parameters = insert_rows(session, table, values, then=_returning_queued)
     rows = session.execute(statement, parameters).all()
-    _queue_pushes(session, rows, now)
+    _queue_pushes(session, rows, now, known)
     session.flush()
     return [row.id for row in rows]
 
 
-def _in_their_language(session: Session, drafts: Sequence[NotificationDraft]) -> Sequence[NotificationDraft]:
+def _returning_queued(statement: Any) -> Any:
+    table = Notification.__table__  # type: ignore[attr-defined]
+    return statement.on_conflict_do_nothing().returning(
+        table.c.id, table.c.user_id, table.c.safety, table.c.intended_at
+    )
+
+
+def _in_their_language(
+    session: Session, drafts: Sequence[NotificationDraft], known: KnownRecipients | None = None
+) -> Sequence[NotificationDraft]:
     """Titles and bodies given as catalogue messages, rendered in each patient's locale (staff: English)."""
     if not any(isinstance(t, Msg | Text) for d in drafts for t in (d.title, d.body)):
         return drafts
-    locales = user_locales(session, {d.user_id for d in drafts})
+    locales = known.locales if known is not None else user_locales(session, {d.user_id for d in drafts})
     return [
         replace(
             d,
@@ -133,20 +160,27 @@ def _in_their_language(session: Session, drafts: Sequence[NotificationDraft]) ->
     ]
 
 
-def _queue_pushes(session: Session, rows: Sequence[Any], now: datetime) -> None:
+def _queue_pushes(session: Session, rows: Sequence[Any], now: datetime, known: KnownRecipients | None = None) -> None:
     """One pending delivery per live device of each recipient."""
     user_ids = {row.user_id for row in rows}
     if not user_ids:
         return
     devices: dict[int, list[int]] = {}
-    for device_id, user_id in session.exec(
-        select(Device.id, Device.user_id).where(col(Device.user_id).in_(user_ids), col(Device.retired_at).is_(None))
-    ).all():
-        assert device_id is not None
-        devices.setdefault(user_id, []).append(device_id)
+    if known is not None:
+        devices = {user: list(ids) for user, ids in known.devices.items() if user in user_ids and ids}
+    else:
+        for device_id, user_id in session.exec(
+            select(Device.id, Device.user_id).where(col(Device.user_id).in_(user_ids), col(Device.retired_at).is_(None))
+        ).all():
+            assert device_id is not None
+            devices.setdefault(user_id, []).append(device_id)
     if not devices:
         return
-    quiet = _quiet_hours(session, {row.user_id for row in rows if not row.safety and row.user_id in devices})
+    waiting = {row.user_id for row in rows if not row.safety and row.user_id in devices}
+    if known is not None:
+        quiet = {user: prefs for user, prefs in known.quiet.items() if user in waiting}
+    else:
+        quiet = _quiet_hours(session, waiting)
     deliveries = []
     for row in rows:
         intended: datetime = row.intended_at

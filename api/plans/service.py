@@ -18,15 +18,18 @@ pause or a flare returns to (``active`` or ``completed``).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import Insert, Update, bindparam, insert, update
 from sqlmodel import Session, select
 
 from api.clock import local_today
 from api.errors import Problem
 from api.models import ActorType, Patient, Plan, PlanDecision, PlanStatus
-from api.plans.notify import notify_decision
+from api.notifications.service import NotificationDraft
+from api.plans.notify import draft_for, notify_decision
 from api.rules.types import PlanAction
 from api.rules.version import RULESET_VERSION
 
@@ -156,6 +159,127 @@ def pause_plan(
         actor_type=actor_type,
         actor_id=actor_id,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Paused:
+    """A pause applied by ``pause_as_loaded``: the plan as it now stands and its decision."""
+
+    plan: Plan  # detached: the row as the pause left it
+    decision_id: int
+    reasons: list[str]
+    message: NotificationDraft | None  # the patient's plan_change message, for the caller to queue
+
+
+_PLAN_TABLE: Any = Plan.__table__  # type: ignore[attr-defined]
+_DECISION_TABLE: Any = PlanDecision.__table__  # type: ignore[attr-defined]
+_PAUSE_STATEMENTS: dict[str, tuple[Update, Insert]] = {}
+
+
+def _pause_statements(session: Session) -> tuple[Update, Insert]:
+    """The guarded pause and its decision's insert, built once per dialect."""
+    dialect = session.get_bind().dialect.name
+    built = _PAUSE_STATEMENTS.get(dialect)
+    if built is None:
+        table = _PLAN_TABLE
+        pause = (
+            update(table)
+            .where(
+                table.c.id == bindparam("plan"),
+                table.c.status == bindparam("was_status"),
+                table.c.level == bindparam("was_level"),
+                table.c.template_id == bindparam("was_template"),
+                table.c.status_before_pause.is_not_distinct_from(bindparam("was_before")),
+                table.c.flare_started_on.is_not_distinct_from(bindparam("was_flare")),
+                table.c.reduced_until.is_not_distinct_from(bindparam("was_reduced")),
+            )
+            .values(
+                status=bindparam("to_status"),
+                status_before_pause=bindparam("to_before"),
+                flare_started_on=bindparam("to_flare"),
+                reduced_until=bindparam("to_reduced"),
+                updated_at=bindparam("at"),
+            )
+            .returning(*table.c)
+        )
+        built = _PAUSE_STATEMENTS[dialect] = (pause, insert(_DECISION_TABLE).returning(_DECISION_TABLE.c.id))
+    return built
+
+
+def pause_as_loaded(
+    session: Session,
+    loaded: Plan,
+    *,
+    user_id: int,
+    locale: str,
+    reason: str,
+    now: datetime,
+    inputs: dict[str, Any] | None = None,
+) -> Paused | None:
+    """``pause_plan`` for a plan read earlier in this transaction (system actor), in two statements.
+
+    The update is guarded by every value the pause is computed from, so it applies only
+    to the plan as ``loaded`` saw it; the patient's ``plan_change`` message is returned,
+    not queued. None when the plan is paused already or changed since it was read: call
+    ``pause_plan``, which locks the plan and reads it again.
+    """
+    if loaded.id is None or loaded.status == PlanStatus.PAUSED:
+        return None
+    recorded = dict(inputs or {})
+    flare_started_on, reduced_until = loaded.flare_started_on, loaded.reduced_until
+    if loaded.status == PlanStatus.REDUCED:
+        recorded["flare_ended"] = {
+            "flare_started_on": flare_started_on.isoformat() if flare_started_on else None,
+            "reduced_until": reduced_until.isoformat() if reduced_until else None,
+        }
+        flare_started_on = reduced_until = None
+        before: str = return_status(loaded)
+    else:
+        before = loaded.status
+    pause, decide = _pause_statements(session)
+    row = session.execute(
+        pause,
+        {
+            "plan": loaded.id,
+            "was_status": loaded.status,
+            "was_level": loaded.level,
+            "was_template": loaded.template_id,
+            "was_before": loaded.status_before_pause,
+            "was_flare": loaded.flare_started_on,
+            "was_reduced": loaded.reduced_until,
+            "to_status": str(PlanStatus.PAUSED),
+            "to_before": before,
+            "to_flare": flare_started_on,
+            "to_reduced": reduced_until,
+            "at": now,
+        },
+    ).first()
+    if row is None:
+        return None
+    plan = Plan(**row._asdict())
+    reasons = [str(reason)]
+    decision_id = session.execute(
+        decide,
+        {
+            "plan_id": loaded.id,
+            "patient_id": loaded.patient_id,
+            "action": str(PlanAction.PAUSE),
+            "template_id": plan.template_id,
+            "from_level": loaded.level,
+            "to_level": plan.level,
+            "from_status": loaded.status,
+            "to_status": plan.status,
+            "reasons": reasons,
+            "inputs": recorded,
+            "ruleset_version": RULESET_VERSION,
+            "actor_type": str(ActorType.SYSTEM),
+            "actor_id": None,
+            "review_on": None,
+            "decided_at": now,
+        },
+    ).scalar_one()
+    message = draft_for(plan, user_id=user_id, decision_id=decision_id, action=PlanAction.PAUSE, locale=locale)
+    return Paused(plan=plan, decision_id=decision_id, reasons=reasons, message=message)
 
 
 def resume_plan(session: Session, patient: Patient, *, reason: str, now: datetime, actor_id: int) -> PlanDecision:

@@ -42,8 +42,10 @@ plans = st.sampled_from(["none", "active", "reduced", "paused"])
 symptoms = st.sampled_from([{}, {}, {}, {"one_leg_numbness": True}, {"night_pain": True}, {"bladder_change": True}])
 
 
-def _arrange(app: FastAPI, engine: Engine, session: Session, history: list[Day], plan: str, flare_age: int) -> int:
-    patient = make_patient(session, app, make_clinician(session, app))
+def _arrange(
+    app: FastAPI, engine: Engine, session: Session, history: list[Day], plan: str, flare_age: int, *, team: bool = True
+) -> int:
+    patient = make_patient(session, app, make_clinician(session, app) if team else None)
     assert patient.id is not None
     first = TODAY - timedelta(days=len(history))
     with session_scope(engine) as db:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from api.models import Patient
+from api.models import DevicePlatform, Patient
+from api.notifications.devices import register_device
 from tests.capture.helpers import ME, START, log_body, set_clock
 from tests.clinicians.helpers import StatementCounter
 from tests.factories import make_clinician, make_patient, patient_auth
@@ -36,12 +36,21 @@ def _queries(counter: StatementCounter) -> list[str]:
     return [q for q in counter.queries if "test_clock" not in q]
 
 
-def _patient_with_history(app: FastAPI, session: Session) -> Patient:
-    """A patient in a care team, on a plan, with three weeks of improving logs (day 14 is past)."""
-    patient = make_patient(session, app, make_clinician(session, app))
+def _patient_with_history(app: FastAPI, session: Session, *, devices: bool = False) -> Patient:
+    """A patient in a care team, on a plan, with three weeks of improving logs (day 14 is past).
+
+    ``devices``: the patient and their clinician each have a phone registered for pushes.
+    """
+    clinician = make_clinician(session, app)
+    patient = make_patient(session, app, clinician)
     first = START.date() - timedelta(days=21)
     log_days(session, patient, first, [7] * 7 + [3] * 14, activity_minutes=20)
     assign(app, patient, "medium", on=first + timedelta(days=7))
+    if devices:
+        assert clinician.id is not None
+        register_device(session, patient.user_id, DevicePlatform.FCM, f"patient-{patient.id}", START)
+        register_device(session, clinician.id, DevicePlatform.FCM, f"clinician-{clinician.id}", START)
+        session.commit()
     set_clock(app, session, START)
     return patient
 
@@ -65,7 +74,6 @@ def test_a_quiet_pain_log_costs_at_most_six_statements(
     assert len(statements) <= QUIET_BUDGET, "\n\n".join(s[:150] for s in statements)
 
 
-@pytest.mark.xfail(reason="the emergency path still runs the escalation services (issue 14)", strict=True)
 def test_an_emergency_pain_log_costs_at_most_twelve_statements(
     client: TestClient, app: FastAPI, session: Session, engine: Engine
 ) -> None:
@@ -73,3 +81,14 @@ def test_an_emergency_pain_log_costs_at_most_twelve_statements(
     headers = patient_auth(session, app, patient)
     statements = _put(client, engine, headers, log_body(7, symptoms={"bladder_change": True}))
     assert len(statements) <= EMERGENCY_BUDGET, "\n\n".join(s[:150] for s in statements)
+
+
+def test_an_emergency_with_phones_to_push_to_stays_within_the_budget(
+    client: TestClient, app: FastAPI, session: Session, engine: Engine
+) -> None:
+    # The deliveries of the messages are one more insert.
+    patient = _patient_with_history(app, session, devices=True)
+    headers = patient_auth(session, app, patient)
+    statements = _put(client, engine, headers, log_body(7, symptoms={"bladder_change": True}))
+    assert len(statements) <= EMERGENCY_BUDGET, "\n\n".join(s[:150] for s in statements)
+    assert any(s.lstrip().upper().startswith("INSERT INTO DELIVERY") for s in statements)
