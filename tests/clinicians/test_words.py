@@ -5,13 +5,13 @@ from __future__ import annotations
 import pytest
 
 from api.clinicians.words import (
-    NOT_IMPROVING_RULES,
     RULE_WORDS,
     change_words,
     exercise_gap_words,
     plan_review_reason,
     plan_words,
 )
+from api.rules.standing import NOT_IMPROVING_RULES
 from api.rules.types import Classification, RuleCode
 
 
