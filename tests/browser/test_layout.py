@@ -20,6 +20,7 @@ from api.models import Alert, Patient, Plan, PlanDecision, User
 from api.rules.types import PlanAction, RuleCode, Tier
 from api.rules.version import RULESET_VERSION
 from api.seed import DEMO_DOMAIN
+from api.standing.service import save_alerts
 from exercise_library import get_library
 from tests.browser.conftest import ARTIFACTS, LiveServer, save_screenshot
 from tests.browser.test_dashboard import sign_in
@@ -79,6 +80,8 @@ def clinic(live_server: LiveServer) -> LiveServer:
                     opened_at=datetime.now(UTC) - timedelta(hours=2),
                 )
             )
+            session.flush()
+            save_alerts(session, {emma.id})  # as the alert services save the triage list's standing
             session.commit()
     finally:
         engine.dispose()
