@@ -30,7 +30,7 @@ from api.plans.adherence import PlanDays, adherence_over, pause_decisions, pause
 from api.rules.settings import RuleSettings
 from api.rules.standing import ALERT_TIERS, NOT_IMPROVING_RULES, TIER_BY_RANK
 from api.rules.types import Classification
-from api.standing.service import COUNT_COLUMNS, TABLE, refresh, stale_of_team
+from api.standing.service import COUNT_COLUMNS, TABLE, known_zone, refresh, stale_of_team
 
 # Rows recomputed per statement batch when a page finds its team's rows out of date.
 REFRESH_BATCH = 1000
@@ -110,7 +110,9 @@ def _rows(session: Session, rows: Sequence[sa.RowMapping]) -> list[TriageRow]:
         adherence = None
         if r["plan_id"] is not None:
             plan = PlanDays(r["plan_id"], r["plan_started_on"], r["sessions_per_week"])
-            paused = paused_days(pauses.get(r["plan_id"], ()), ZoneInfo(r["timezone"]), today - timedelta(6), today)
+            paused = paused_days(
+                pauses.get(r["plan_id"], ()), ZoneInfo(known_zone(r["timezone"])), today - timedelta(6), today
+            )
             adherence = adherence_over(plan, sessions.get(r["patient_id"], {}), paused, today, 7)
         result.append(
             TriageRow(

@@ -25,8 +25,10 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+import structlog
 from sqlalchemy import ColumnElement, bindparam, case, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
@@ -48,6 +50,8 @@ from api.rules.standing import (
 from api.rules.types import PainDay
 from api.sqldates import add_days
 from api.upsert import insert_rows
+
+_log = structlog.get_logger("api.standing")
 
 TABLE: Any = PatientState.__table__  # type: ignore[attr-defined]
 _ALERT: Any = Alert.__table__  # type: ignore[attr-defined]
@@ -116,6 +120,17 @@ def _statement(session: Session, kind: str) -> Any:
         statement = _save_statement(dialect) if kind == "save" else _alerts_statement()
         _STATEMENTS[(kind, dialect)] = statement
     return statement
+
+
+def known_zone(timezone: str) -> str:
+    """The patient's zone, or UTC for one the zone database does not know (validated on the
+    way in; logged, and never a reason to leave a patient off the list or fail it)."""
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        _log.error("unknown_timezone", timezone=timezone)
+        return "UTC"
+    return timezone
 
 
 def _day_values(timezone: str, day: DayStanding, now: datetime) -> dict[str, Any]:
@@ -222,7 +237,7 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     ).all()
     if not patients:
         return
-    zones = {timezone: local_today(timezone, now) for timezone in {p.timezone for p in patients}}
+    zones = {timezone: local_today(known_zone(timezone), now) for timezone in {p.timezone for p in patients}}
     span = window_span(rules)
     first, last = min(zones.values()) - span, max(zones.values())
     # Both windows of each patient: the last 7 days, and the 7 from the programme's start.
@@ -251,7 +266,7 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
         rows.append(
             {
                 "patient_id": pid,
-                **_day_values(timezone, day, now),
+                **_day_values(known_zone(timezone), day, now),
                 **_alert_values(alert_standing(unresolved[pid])),
             }
         )

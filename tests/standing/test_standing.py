@@ -166,3 +166,20 @@ def test_the_sweep_recomputes_a_zone_for_its_new_local_date(
     assert after["as_of"] == later.date() and after["silence_key"] == -1
     assert after["valid_from"] <= later < after["valid_until"]
     assert set(DAY_COLUMNS) <= set(after)
+
+
+def test_a_zone_the_database_does_not_know_still_lists_the_patient(
+    client: TestClient, app: FastAPI, session: Session
+) -> None:
+    clinician = make_clinician(session, app)
+    patient = make_patient(session, app, clinician)
+    set_clock(app, session, START)
+    session.rollback()
+    patient = session.get(type(patient), patient.id)  # type: ignore[assignment]
+    assert patient is not None
+    patient.timezone = "Mars/Olympus_Mons"  # validated on the way in: only a damaged row has it
+    session.add(patient)
+    session.commit()
+    rows = all_rows(client, auth(app, clinician), 50)
+    assert [r["patient_id"] for r in rows] == [patient.id]
+    assert rows[0]["today"] == START.date().isoformat()  # UTC's
