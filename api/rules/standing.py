@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 from api.rules.settings import RuleSettings
 from api.rules.types import Classification, PainDay, RuleCode, Tier
-from api.rules.windows import progress_summary
+from api.rules.windows import ProgressSummary, progress_of_windows, progress_summary
 
 ALERT_TIERS: tuple[Tier, ...] = (Tier.EMERGENCY, Tier.URGENT_SAME_DAY, Tier.URGENT_DAYS, Tier.ROUTINE)
 TIER_BY_RANK: tuple[Tier, ...] = (*ALERT_TIERS, Tier.NONE)
@@ -103,7 +103,23 @@ def day_standing(
     days: Iterable[PainDay], today: date, last_log_on: date | None, registered_on: date, settings: RuleSettings
 ) -> DayStanding:
     """The day part as of ``today``, from the patient's logs (at least both windows' days)."""
-    summary = progress_summary(days, today, settings)
+    return _day(progress_summary(days, today, settings), today, last_log_on, registered_on)
+
+
+def day_standing_of_windows(
+    start: date | None,
+    today: date,
+    baseline: tuple[int, int],
+    current: tuple[int, int],
+    last_log_on: date | None,
+    registered_on: date,
+    settings: RuleSettings,
+) -> DayStanding:
+    """``day_standing`` from the two windows' (sum, logged days), as ``progress_of_windows`` takes them."""
+    return _day(progress_of_windows(start, today, baseline, current, settings), today, last_log_on, registered_on)
+
+
+def _day(summary: ProgressSummary, today: date, last_log_on: date | None, registered_on: date) -> DayStanding:
     known = summary.baseline_mean is not None and summary.current_mean is not None
     since = (today - (last_log_on if last_log_on is not None else registered_on)).days
     return DayStanding(

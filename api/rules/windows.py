@@ -82,15 +82,24 @@ def programme_day(start: date, on: date) -> int:
     return (on - start).days + 1
 
 
-def _window(index: Mapping[date, PainDay], start: date, end: date, settings: RuleSettings) -> Window:
+def window_of(start: date, end: date, total: int, logged_days: int, settings: RuleSettings) -> Window:
+    """The window [start, end] from its logged days' back-pain sum and count (mean only when valid)."""
+    if logged_days < settings.min_valid_days:
+        return Window(start, end, None, logged_days)
+    return Window(start, end, Fraction(total, logged_days), logged_days)
+
+
+def _sums(index: Mapping[date, PainDay], start: date, end: date) -> tuple[int, int]:
     scores = [
         index[start + timedelta(days=i)].back_pain
         for i in range((end - start).days + 1)
         if start + timedelta(days=i) in index
     ]
-    if len(scores) < settings.min_valid_days:
-        return Window(start, end, None, len(scores))
-    return Window(start, end, Fraction(sum(scores), len(scores)), len(scores))
+    return sum(scores), len(scores)
+
+
+def _window(index: Mapping[date, PainDay], start: date, end: date, settings: RuleSettings) -> Window:
+    return window_of(start, end, *_sums(index, start, end), settings)
 
 
 def window_mean(
@@ -163,23 +172,42 @@ def progress_summary(days: Iterable[PainDay], today: date, settings: RuleSetting
     index = {on: d for on, d in index_by_date(days).items() if on <= today}
     start = min(index, default=None)
     if start is None:
+        return progress_of_windows(None, today, (0, 0), (0, 0), settings)
+    span = timedelta(days=settings.window_days - 1)
+    return progress_of_windows(
+        start, today, _sums(index, start, start + span), _sums(index, today - span, today), settings
+    )
+
+
+def progress_of_windows(
+    start: date | None,
+    today: date,
+    baseline: tuple[int, int],
+    current: tuple[int, int],
+    settings: RuleSettings = DEFAULT_RULES,
+) -> ProgressSummary:
+    """``progress_summary`` from the windows' (sum, logged days) of the logs up to ``today``.
+
+    ``start`` is the first log on or before ``today`` (None: none); ``baseline`` sums the
+    logs of [start, start + 6 days], ``current`` those of [today - 6 days, today]. For a
+    caller that adds the windows up where the logs are (the triage list's batch refresh).
+    """
+    if start is None:
         return ProgressSummary(None, None, None, None, None, None, Classification.INSUFFICIENT_DATA, 0)
     span = timedelta(days=settings.window_days - 1)
-    baseline = _window(index, start, start + span, settings)
-    current = _window(index, today - span, today, settings)
-    change, change_percent = _change(baseline.mean, current.mean)
-    overlaps = current.start <= baseline.end
+    base = window_of(start, start + span, *baseline, settings)
+    now = window_of(today - span, today, *current, settings)
+    change, change_percent = _change(base.mean, now.mean)
+    overlaps = now.start <= base.end
     return ProgressSummary(
         programme_start=start,
         programme_day=programme_day(start, today),
-        baseline_mean=_float(baseline.mean),
-        current_mean=_float(current.mean),
+        baseline_mean=_float(base.mean),
+        current_mean=_float(now.mean),
         change=change,
         change_percent=change_percent,
-        classification=Classification.INSUFFICIENT_DATA
-        if overlaps
-        else classify(baseline.mean, current.mean, settings),
-        days_logged_current=current.logged_days,
+        classification=Classification.INSUFFICIENT_DATA if overlaps else classify(base.mean, now.mean, settings),
+        days_logged_current=now.logged_days,
     )
 
 

@@ -23,7 +23,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection, Iterable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -44,6 +45,7 @@ from api.rules.standing import (
     DayStanding,
     alert_standing,
     day_standing,
+    day_standing_of_windows,
     local_day_bounds,
     window_span,
 )
@@ -133,8 +135,13 @@ def known_zone(timezone: str) -> str:
     return timezone
 
 
+@lru_cache(maxsize=1024)
+def _bounds(timezone: str, as_of: date, now: datetime) -> tuple[datetime, datetime]:
+    return local_day_bounds(timezone, as_of, now)
+
+
 def _day_values(timezone: str, day: DayStanding, now: datetime) -> dict[str, Any]:
-    valid_from, valid_until = local_day_bounds(timezone, day.as_of, now)
+    valid_from, valid_until = _bounds(timezone, day.as_of, now)
     return {
         "as_of": day.as_of,
         "valid_from": valid_from,
@@ -218,7 +225,8 @@ def stale_of_zone(session: Session, timezone: str, now: datetime) -> list[int]:
 
 
 def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: RuleSettings) -> None:
-    """Recompute these patients' rows whole, in four statements whatever their number.
+    """Recompute these patients' rows whole, in four statements whatever their number (five
+    around a midnight, when the patients' local dates differ).
 
     Callers hold no patient row lock yet (a request or a sweep batch of their own).
     """
@@ -230,7 +238,13 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     # The patient rows are locked (in id order) as every writer locks them, so no write of a
     # log or an alert of theirs commits between what is loaded here and what is saved.
     patients = session.execute(
-        select(patient.c.id, patient.c.timezone, patient.c.created_at, patient.c.last_log_on)
+        select(
+            patient.c.id,
+            patient.c.timezone,
+            patient.c.created_at,
+            patient.c.last_log_on,
+            patient.c.programme_started_on,
+        )
         .where(patient.c.id.in_(ids))
         .order_by(patient.c.id)
         .with_for_update(key_share=True)
@@ -238,21 +252,30 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     if not patients:
         return
     zones = {timezone: local_today(known_zone(timezone), now) for timezone in {p.timezone for p in patients}}
-    span = window_span(rules)
-    first, last = min(zones.values()) - span, max(zones.values())
-    # Both windows of each patient: the last 7 days, and the 7 from the programme's start.
-    logs = session.execute(
-        select(log.c.patient_id, log.c.log_date, log.c.back_pain)
-        .join(patient, patient.c.id == log.c.patient_id)
-        .where(
-            log.c.patient_id.in_(ids),
-            log.c.log_date <= last,
-            sa.or_(log.c.log_date >= first, log.c.log_date <= add_days(patient.c.programme_started_on, span.days)),
-        )
-    ).all()
-    days: dict[int, list[PainDay]] = defaultdict(list)
-    for pid, on, back in logs:
-        days[pid].append(PainDay(on=on, back_pain=back))
+    by_today: dict[date, list[int]] = defaultdict(list)
+    for p in patients:
+        by_today[zones[p.timezone]].append(p.id)
+    # Each window's (sum, logged days), added up where the logs are: one grouped query per
+    # distinct local today (one, two at most around midnight), whatever the number of patients.
+    span = window_span(rules).days
+    sums: dict[int, tuple[tuple[int, int], tuple[int, int]]] = {}
+    for today, group in by_today.items():
+        base_end = add_days(patient.c.programme_started_on, span)
+        in_base = sa.and_(log.c.log_date >= patient.c.programme_started_on, log.c.log_date <= base_end)
+        in_current = log.c.log_date >= today - timedelta(days=span)
+        for pid, base_total, base_n, current_total, current_n in session.execute(
+            select(
+                log.c.patient_id,
+                func.coalesce(func.sum(log.c.back_pain).filter(in_base), 0),
+                func.count().filter(in_base),
+                func.coalesce(func.sum(log.c.back_pain).filter(in_current), 0),
+                func.count().filter(in_current),
+            )
+            .join(patient, patient.c.id == log.c.patient_id)
+            .where(log.c.patient_id.in_(group), log.c.log_date <= today, sa.or_(in_current, log.c.log_date <= base_end))
+            .group_by(log.c.patient_id)
+        ):
+            sums[pid] = ((int(base_total), int(base_n)), (int(current_total), int(current_n)))
     unresolved: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for pid, tier, rule in session.execute(
         select(_ALERT.c.patient_id, _ALERT.c.tier, _ALERT.c.rule).where(
@@ -261,8 +284,11 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
     ):
         unresolved[pid].append((tier, rule))
     rows = []
-    for pid, timezone, created_at, last_log_on in patients:
-        day = day_standing(days[pid], zones[timezone], last_log_on, created_at.date(), rules)
+    for pid, timezone, created_at, last_log_on, started in patients:
+        today = zones[timezone]
+        baseline, current = sums.get(pid, ((0, 0), (0, 0)))
+        start = started if started is not None and started <= today else None  # the first log up to today
+        day = day_standing_of_windows(start, today, baseline, current, last_log_on, created_at.date(), rules)
         rows.append(
             {
                 "patient_id": pid,
