@@ -117,20 +117,40 @@ def sweep_escalations(
         if leftovers:
             stats.add(deferred=len(leftovers))
             continue
-        stats.add(standings=_refresh_standings(engine, zone, now, rules, batch_size))
+        stats.add(standings=_refresh_standings(engine, zone, now, rules, workers))
         with session_scope(engine) as session:
             _mark_zone(session, zone, now)
         _log.info("zone_swept", timezone=zone.timezone, today=zone.today.isoformat(), candidates=len(candidates))
     return stats.as_dict()
 
 
-def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, batch_size: int) -> int:
-    """Recompute the zone's triage-list rows for its new local date (after its alerts), batch by batch."""
+# Patients per transaction when the sweep recomputes a zone's triage-list rows: each batch is
+# a handful of statements whatever its size, so bigger batches than the rules' are cheaper.
+STANDING_BATCH = 2000
+
+
+def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, workers: int) -> int:
+    """Recompute the zone's triage-list rows for its new local date (after its alerts).
+
+    Batches are disjoint (ids in order), each its own transaction; with ``workers`` > 1
+    (PostgreSQL) that many run at once, so the database adds up one batch's windows while
+    Python decides another's.
+    """
     with session_scope(engine) as session:
         stale = stale_of_zone(session, zone.timezone, now)
-    for i in range(0, len(stale), batch_size):
+    batches = [stale[i : i + STANDING_BATCH] for i in range(0, len(stale), STANDING_BATCH)]
+
+    def one(batch: list[int]) -> None:
         with session_scope(engine) as session:
-            refresh(session, stale[i : i + batch_size], now, rules)
+            refresh(session, batch, now, rules)
+
+    if workers > 1 and len(batches) > 1:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="standing") as pool:
+            for done in [pool.submit(one, batch) for batch in batches]:
+                done.result()
+    else:
+        for batch in batches:
+            one(batch)
     return len(stale)
 
 

@@ -224,6 +224,17 @@ def stale_of_zone(session: Session, timezone: str, now: datetime) -> list[int]:
     return list(session.scalars(query).all())
 
 
+def _among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[bool]:
+    """``column IN ids``; on PostgreSQL as ``= ANY(:ids)``, one array parameter, so a batch of
+    a thousand ids is not a statement of a thousand parameters for psycopg to parse again."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == sa.any_(
+            sa.cast(sa.literal(list(ids), postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
+        )
+    listed: ColumnElement[bool] = column.in_(ids)
+    return listed
+
+
 def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: RuleSettings) -> None:
     """Recompute these patients' rows whole, in four statements whatever their number (five
     around a midnight, when the patients' local dates differ).
@@ -245,7 +256,7 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
             patient.c.last_log_on,
             patient.c.programme_started_on,
         )
-        .where(patient.c.id.in_(ids))
+        .where(_among(session, patient.c.id, ids))
         .order_by(patient.c.id)
         .with_for_update(key_share=True)
     ).all()
@@ -272,14 +283,18 @@ def refresh(session: Session, patient_ids: Sequence[int], now: datetime, rules: 
                 func.count().filter(in_current),
             )
             .join(patient, patient.c.id == log.c.patient_id)
-            .where(log.c.patient_id.in_(group), log.c.log_date <= today, sa.or_(in_current, log.c.log_date <= base_end))
+            .where(
+                _among(session, log.c.patient_id, group),
+                log.c.log_date <= today,
+                sa.or_(in_current, log.c.log_date <= base_end),
+            )
             .group_by(log.c.patient_id)
         ):
             sums[pid] = ((int(base_total), int(base_n)), (int(current_total), int(current_n)))
     unresolved: dict[int, list[tuple[str, str]]] = defaultdict(list)
     for pid, tier, rule in session.execute(
         select(_ALERT.c.patient_id, _ALERT.c.tier, _ALERT.c.rule).where(
-            _ALERT.c.patient_id.in_(ids), _ALERT.c.status != AlertStatus.RESOLVED.value
+            _among(session, _ALERT.c.patient_id, ids), _ALERT.c.status != AlertStatus.RESOLVED.value
         )
     ):
         unresolved[pid].append((tier, rule))
