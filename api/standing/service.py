@@ -228,9 +228,9 @@ def _among(session: Session, column: Any, ids: Sequence[int]) -> ColumnElement[b
     """``column IN ids``; on PostgreSQL as ``= ANY(:ids)``, one array parameter, so a batch of
     a thousand ids is not a statement of a thousand parameters for psycopg to parse again."""
     if session.get_bind().dialect.name == "postgresql":
-        return column == sa.any_(
-            sa.cast(sa.literal(list(ids), postgresql.ARRAY(sa.Integer())), postgresql.ARRAY(sa.Integer()))
-        )
+        array = postgresql.ARRAY(sa.Integer())
+        among: ColumnElement[bool] = column == sa.any_(sa.cast(sa.literal(list(ids), array), array))
+        return among
     listed: ColumnElement[bool] = column.in_(ids)
     return listed
 
