@@ -9,7 +9,8 @@ saves them. Who calls what:
   (``save_alerts``, one statement; ``api.alerts.service`` and ``api.alerts.lifecycle``);
 * a change of time zone clears the day part's validity (``invalidate``);
 * the daily sweep recomputes every row of a time zone whose local date moved, in batches
-  (``refresh_zone``), and the triage list recomputes any row of its team it finds
+  (``api.alerts.sweep``: ``stale_of_zone``, then ``refresh``), and the triage list
+  recomputes any row of its team it finds
   out of date before it reads (``stale_of_team``), so a missing sweep or a new patient
   never shows an old standing. Registration creates the row (``create``), out of date
   until first computed.
