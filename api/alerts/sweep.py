@@ -117,11 +117,23 @@ def sweep_escalations(
         if leftovers:
             stats.add(deferred=len(leftovers))
             continue
-        stats.add(standings=_refresh_standings(engine, zone, now, rules, workers))
+        refreshed = _refresh_standings(engine, zone, now, rules, workers)
+        stats.add(standings=refreshed["standings"], failed=refreshed["failed"])
         with session_scope(engine) as session:
             _mark_zone(session, zone, now)
         _log.info("zone_swept", timezone=zone.timezone, today=zone.today.isoformat(), candidates=len(candidates))
     return stats.as_dict()
+
+
+def _run_workers(engine: Engine, work: Any, batch_size: int, workers: int, rows: int) -> Counter[str]:
+    """``run_batches`` on ``workers`` threads sharing ``work``'s queue (each its own connection
+    and transaction), so the database works on one batch while Python works on another; one
+    thread when there is a batch or less. The summed counts."""
+    if workers <= 1 or rows <= batch_size:
+        return run_batches(engine, work, batch_size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
+        runs = [pool.submit(run_batches, engine, work, batch_size) for _ in range(workers)]
+        return sum((run.result() for run in runs), Counter())
 
 
 # Patients per transaction when the sweep recomputes a zone's triage-list rows: each batch is
@@ -129,29 +141,39 @@ def sweep_escalations(
 STANDING_BATCH = 2000
 
 
-def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, workers: int) -> int:
-    """Recompute the zone's triage-list rows for its new local date (after its alerts).
+class _StandingWork:
+    """A zone's out-of-date triage-list rows, as ``run_batches`` drives them (shared by the
+    worker threads). A claim takes ids off the queue; ``refresh`` locks their patient rows.
+    A row that fails on its own is logged and left out of date: the triage page recomputes
+    it before listing it."""
 
-    Batches are disjoint (ids in order), each its own transaction; with ``workers`` > 1
-    (PostgreSQL) that many run at once, so the database adds up one batch's windows while
-    Python decides another's.
-    """
+    name = "standing_refresh"
+
+    def __init__(self, patient_ids: Sequence[int], now: datetime, rules: RuleSettings) -> None:
+        self.now, self.rules = now, rules
+        self._queue = deque(patient_ids)
+        self._lock = threading.Lock()
+
+    def claim(self, session: Session, limit: int) -> list[int]:
+        with self._lock:
+            return [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
+
+    def key(self, item: int) -> int:
+        return item
+
+    def process(self, session: Session, batch: Sequence[int]) -> Counter[str]:
+        refresh(session, batch, self.now, self.rules)
+        return Counter(standings=len(batch))
+
+    def give_up(self, session: Session, item: int) -> None:
+        return None
+
+
+def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, workers: int) -> Counter[str]:
+    """Recompute the zone's triage-list rows for its new local date (after its alerts)."""
     with session_scope(engine) as session:
         stale = stale_of_zone(session, zone.timezone, now)
-    batches = [stale[i : i + STANDING_BATCH] for i in range(0, len(stale), STANDING_BATCH)]
-
-    def one(batch: list[int]) -> None:
-        with session_scope(engine) as session:
-            refresh(session, batch, now, rules)
-
-    if workers > 1 and len(batches) > 1:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="standing") as pool:
-            for done in [pool.submit(one, batch) for batch in batches]:
-                done.result()
-    else:
-        for batch in batches:
-            one(batch)
-    return len(stale)
+    return _run_workers(engine, _StandingWork(stale, now, rules), STANDING_BATCH, workers, len(stale))
 
 
 def _due_zones(engine: Engine, now: datetime) -> list[ZoneDay]:
@@ -205,17 +227,8 @@ def _sweep_candidates(
     evaluates another.
     """
     work = _ZoneWork(zone, now, rules, candidates, skip_locked)
-
-    def run() -> None:
-        counts = run_batches(engine, work, batch_size)
-        stats.add(**{name: counts[name] for name in ("patients", "alerts_opened", "nudges", "failed")})
-
-    if workers > 1 and len(candidates) > batch_size:
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
-            for done in [pool.submit(run) for _ in range(workers)]:
-                done.result()
-    else:
-        run()
+    counts = _run_workers(engine, work, batch_size, workers, len(candidates))
+    stats.add(**{name: counts[name] for name in ("patients", "alerts_opened", "nudges", "failed")})
     left = work.unclaimed()
     if not left:
         return {}
