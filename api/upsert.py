@@ -15,7 +15,11 @@ from sqlmodel import Session
 
 def insert_for(session: Session, table: Any) -> Any:
     """An ``insert()`` construct that supports ``on_conflict_do_*`` on this session's database."""
-    dialect = session.get_bind().dialect.name
+    return insert_on(session.get_bind().dialect.name, table)
+
+
+def insert_on(dialect: str, table: Any) -> Any:
+    """``insert_for`` by dialect name, for statements built once per dialect before any session."""
     if dialect == "postgresql":
         return postgresql.insert(table)
     if dialect == "sqlite":

@@ -28,7 +28,7 @@ from api.models import CareTeamMember, Patient, Plan, User
 from api.pagination import Keyset
 from api.plans.adherence import PlanDays, adherence_over, pause_decisions, paused_days, sessions_by_day
 from api.rules.settings import RuleSettings
-from api.rules.standing import ALERT_TIERS, NOT_IMPROVING_RULES, TIER_BY_RANK
+from api.rules.standing import ALERT_TIERS, TIER_BY_RANK, not_improving_rules
 from api.rules.types import Classification
 from api.standing.service import COUNT_COLUMNS, TABLE, known_zone, refresh, stale_of_team
 
@@ -127,7 +127,7 @@ def _rows(session: Session, rows: Sequence[sa.RowMapping]) -> list[TriageRow]:
                 classification=Classification(r["classification"]),
                 adherence_7d=adherence,
                 plan=PlanBrief(level=r["level"], status=r["status"]) if r["plan_id"] is not None else None,
-                not_improving_alerts=[c for i, c in enumerate(NOT_IMPROVING_RULES) if r["not_improving"] >> i & 1],
+                not_improving_alerts=not_improving_rules(r["not_improving"]),
                 last_log_on=r["last_log_on"],
                 days_since_last_log=None if r["last_log_on"] is None else -r["silence_key"],
                 timezone=r["timezone"],

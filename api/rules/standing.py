@@ -60,13 +60,10 @@ class AlertStanding:
     counts: tuple[int, ...]  # unresolved alerts per tier, in ALERT_TIERS order
     not_improving: int  # bit i set: NOT_IMPROVING_RULES[i] has an unresolved alert
 
-    @property
-    def priority(self) -> Tier:
-        return TIER_BY_RANK[self.tier_rank]
 
-    @property
-    def not_improving_rules(self) -> list[str]:
-        return [code for i, code in enumerate(NOT_IMPROVING_RULES) if self.not_improving >> i & 1]
+def not_improving_rules(flags: int) -> list[str]:
+    """The rule codes an ``AlertStanding.not_improving`` bit set stands for, most telling first."""
+    return [code for i, code in enumerate(NOT_IMPROVING_RULES) if flags >> i & 1]
 
 
 def alert_standing(unresolved: Iterable[tuple[str, str]]) -> AlertStanding:
@@ -81,9 +78,6 @@ def alert_standing(unresolved: Iterable[tuple[str, str]]) -> AlertStanding:
     return AlertStanding(rank, tuple(counts), flags)
 
 
-NO_ALERTS = alert_standing(())
-
-
 @dataclass(frozen=True, slots=True)
 class DayStanding:
     as_of: date  # the patient's local today this was decided for
@@ -93,10 +87,6 @@ class DayStanding:
     current_mean: float | None
     change: float | None  # baseline minus current (positive is better), when both are known
     silence_key: int  # minus the days since the last log: ascending order is longest silence first
-
-    @property
-    def days_since_last_log(self) -> int:
-        return -self.silence_key
 
 
 def day_standing(

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import sqlalchemy as sa
 import structlog
 from sqlalchemy import ColumnElement, bindparam, case, func, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlmodel import Session
 
 from api.clock import local_today
@@ -52,7 +52,7 @@ from api.rules.standing import (
 )
 from api.rules.types import PainDay
 from api.sqldates import add_days
-from api.upsert import insert_rows
+from api.upsert import insert_on, insert_rows
 
 _log = structlog.get_logger("api.standing")
 
@@ -92,13 +92,9 @@ def _day_params() -> dict[str, Any]:
     return {name: bindparam(name, type_=types.get(name, TABLE.c[name].type)) for name in DAY_COLUMNS}
 
 
-def _insert(dialect: str) -> Any:
-    return postgresql.insert(TABLE) if dialect == "postgresql" else sqlite.insert(TABLE)
-
-
 def _save_statement(dialect: str) -> Any:
     pid = bindparam("patient_id", type_=sa.Integer())
-    statement = _insert(dialect).values(patient_id=pid, **_day_params(), **alert_columns(pid))
+    statement = insert_on(dialect, TABLE).values(patient_id=pid, **_day_params(), **alert_columns(pid))
     return statement.on_conflict_do_update(
         index_elements=[TABLE.c.patient_id],
         set_={name: statement.excluded[name] for name in (*DAY_COLUMNS, *ALERT_COLUMNS)},
