@@ -1,7 +1,7 @@
 """Scheduled work in one shape: claim a batch, process it, fall back row by row.
 
 Every job that works through due rows (reminders, re-notification, plan reviews, the
-escalation sweep) runs ``run_batches``:
+escalation sweep, the triage-list upkeep) runs ``run_batches``:
 
 1. **claim** up to ``batch_size`` rows in a new transaction, locked ``FOR UPDATE SKIP
    LOCKED`` on PostgreSQL, so concurrent schedulers split the work instead of queueing
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Hashable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Protocol, TypeVar
 
 import structlog
@@ -87,6 +88,19 @@ def run_batches(engine: Engine, work: BatchWork[Item], batch_size: int) -> Count
         if len(claimed) < batch_size:
             break
     return totals
+
+
+def run_batches_on_threads(
+    engine: Engine, work: BatchWork[Item], batch_size: int, workers: int, rows: int
+) -> Counter[str]:
+    """``run_batches`` on ``workers`` threads sharing ``work``'s claims (each its own connection
+    and transaction), so the database works on one batch while Python works on another; one
+    thread when ``rows`` (the work expected) fit in a batch. The summed counts."""
+    if workers <= 1 or rows <= batch_size:
+        return run_batches(engine, work, batch_size)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=work.name) as pool:
+        runs = [pool.submit(run_batches, engine, work, batch_size) for _ in range(workers)]
+        return sum((run.result() for run in runs), Counter())
 
 
 def process_with_fallback(session: Session, work: BatchProcess[Item], batch: Sequence[Item]) -> Counter[str]:

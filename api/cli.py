@@ -20,7 +20,7 @@ from api.clock import Clock
 from api.config import Settings, env_name, get_settings
 from api.db import make_engine, session_scope
 from api.errors import Problem
-from api.jobs import JobContext, run_job
+from api.jobs import JOBS, JobContext, run_job
 from api.logs import configure_logging
 from api.migrations import upgrade
 from api.models import Role
@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
     jobs = commands.add_parser("jobs", help="run scheduled jobs by hand")
     job_commands = jobs.add_subparsers(dest="jobs_command", required=True)
     run = job_commands.add_parser("run", help="run one job once")
-    run.add_argument("name", choices=["reminders", "deliveries", "sweep"])
+    run.add_argument("name", choices=list(JOBS))
     run.add_argument("--now", type=_parse_instant, help="application time to run at (default: now)")
 
     # Issue 17: the embedded database's backup story (PostgreSQL uses pg_dump / pg_basebackup).

@@ -29,6 +29,7 @@ from api.observability.metrics import job_run
 from api.observability.tracing import job_tracer
 from api.plans.sweep import run_plan_sweep
 from api.reminders.tick import run_reminder_tick
+from api.standing.job import run_standing_refresh
 
 _log = structlog.get_logger("api.jobs")
 
@@ -76,10 +77,16 @@ def run_sweep(ctx: JobContext, now: datetime) -> JobResult:
     return _run_steps(ctx, now, run_escalation_sweep, run_plan_sweep)
 
 
+def run_standings(ctx: JobContext, now: datetime) -> JobResult:
+    """Triage-list upkeep: recompute the patients' rows whose local date moved (``api.standing.job``)."""
+    return _run_steps(ctx, now, run_standing_refresh)
+
+
 JOBS: dict[str, Job] = {
     "reminders": run_reminders,
     "deliveries": run_deliveries,
     "sweep": run_sweep,
+    "standings": run_standings,
 }
 
 

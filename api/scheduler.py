@@ -71,6 +71,11 @@ def build_scheduler(ctx: JobContext, *, blocking: bool) -> BaseScheduler:
     # Daily, plus hourly catch-up runs: the sweep is idempotent and only picks up work
     # that is due and not yet done, so extra runs are cheap and a missed night heals.
     scheduler.add_job(_safe_run, CronTrigger(minute=17), args=("sweep", ctx), id="sweep", replace_existing=True)
+    # The triage list's rows, soon after each zone's midnight (the page recomputes any it
+    # finds out of date, so this only spares the first page of the morning the work).
+    scheduler.add_job(
+        _safe_run, CronTrigger(minute="4-59/10"), args=("standings", ctx), id="standings", replace_existing=True
+    )
     return scheduler
 
 

@@ -94,7 +94,7 @@ def test_seed_demo_is_idempotent_and_prints_logins(scratch_env: str, capsys: pyt
     assert "already present" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("job", ["reminders", "deliveries", "sweep"])
+@pytest.mark.parametrize("job", ["reminders", "deliveries", "sweep", "standings"])
 def test_jobs_run_at_a_given_instant(scratch_env: str, job: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["migrate"]) == 0
     assert cli.main(["jobs", "run", job, "--now", "2026-03-29T19:00:00Z"]) == 0

@@ -20,7 +20,6 @@ from __future__ import annotations
 import threading
 from collections import Counter, deque
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -42,7 +41,7 @@ from api.alerts.candidates import (
 )
 from api.alerts.service import raise_alerts
 from api.alerts.snapshot import load_pain_days_for, record_checkpoints
-from api.batches import run_batches
+from api.batches import run_batches_on_threads
 from api.config import Settings
 from api.db import session_scope
 from api.models import NotificationKind, Patient, Plan, SweepZone
@@ -60,7 +59,6 @@ from api.rules.windows import (
     no_improvement_checkpoints,
     persistent_12w,
 )
-from api.standing.service import refresh, stale_of_zone
 from api.upsert import insert_for
 
 _log = structlog.get_logger("api.alerts.sweep")
@@ -74,7 +72,6 @@ class SweepStats:
     nudges: int = 0
     failed: int = 0
     deferred: int = 0  # candidates left to the next run (locked by another process throughout)
-    standings: int = 0  # triage-list rows recomputed for the zone's new local date
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     def add(self, **counts: int) -> None:
@@ -117,63 +114,10 @@ def sweep_escalations(
         if leftovers:
             stats.add(deferred=len(leftovers))
             continue
-        refreshed = _refresh_standings(engine, zone, now, rules, workers)
-        stats.add(standings=refreshed["standings"], failed=refreshed["failed"])
         with session_scope(engine) as session:
             _mark_zone(session, zone, now)
         _log.info("zone_swept", timezone=zone.timezone, today=zone.today.isoformat(), candidates=len(candidates))
     return stats.as_dict()
-
-
-def _run_workers(engine: Engine, work: Any, batch_size: int, workers: int, rows: int) -> Counter[str]:
-    """``run_batches`` on ``workers`` threads sharing ``work``'s queue (each its own connection
-    and transaction), so the database works on one batch while Python works on another; one
-    thread when there is a batch or less. The summed counts."""
-    if workers <= 1 or rows <= batch_size:
-        return run_batches(engine, work, batch_size)
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sweep") as pool:
-        runs = [pool.submit(run_batches, engine, work, batch_size) for _ in range(workers)]
-        return sum((run.result() for run in runs), Counter())
-
-
-# Patients per transaction when the sweep recomputes a zone's triage-list rows: each batch is
-# a handful of statements whatever its size, so bigger batches than the rules' are cheaper.
-STANDING_BATCH = 2000
-
-
-class _StandingWork:
-    """A zone's out-of-date triage-list rows, as ``run_batches`` drives them (shared by the
-    worker threads). A claim takes ids off the queue; ``refresh`` locks their patient rows.
-    A row that fails on its own is logged and left out of date: the triage page recomputes
-    it before listing it."""
-
-    name = "standing_refresh"
-
-    def __init__(self, patient_ids: Sequence[int], now: datetime, rules: RuleSettings) -> None:
-        self.now, self.rules = now, rules
-        self._queue = deque(patient_ids)
-        self._lock = threading.Lock()
-
-    def claim(self, session: Session, limit: int) -> list[int]:
-        with self._lock:
-            return [self._queue.popleft() for _ in range(min(limit, len(self._queue)))]
-
-    def key(self, item: int) -> int:
-        return item
-
-    def process(self, session: Session, batch: Sequence[int]) -> Counter[str]:
-        refresh(session, batch, self.now, self.rules)
-        return Counter(standings=len(batch))
-
-    def give_up(self, session: Session, item: int) -> None:
-        return None
-
-
-def _refresh_standings(engine: Engine, zone: ZoneDay, now: datetime, rules: RuleSettings, workers: int) -> Counter[str]:
-    """Recompute the zone's triage-list rows for its new local date (after its alerts)."""
-    with session_scope(engine) as session:
-        stale = stale_of_zone(session, zone.timezone, now)
-    return _run_workers(engine, _StandingWork(stale, now, rules), STANDING_BATCH, workers, len(stale))
 
 
 def _due_zones(engine: Engine, now: datetime) -> list[ZoneDay]:
@@ -227,7 +171,7 @@ def _sweep_candidates(
     evaluates another.
     """
     work = _ZoneWork(zone, now, rules, candidates, skip_locked)
-    counts = _run_workers(engine, work, batch_size, workers, len(candidates))
+    counts = run_batches_on_threads(engine, work, batch_size, workers, len(candidates))
     stats.add(**{name: counts[name] for name in ("patients", "alerts_opened", "nudges", "failed")})
     left = work.unclaimed()
     if not left:

@@ -8,12 +8,11 @@ saves them. Who calls what:
 * anything that opens an alert, raises its tier or resolves it saves the alert part
   (``save_alerts``, one statement; ``api.alerts.service`` and ``api.alerts.lifecycle``);
 * a change of time zone clears the day part's validity (``invalidate``);
-* the daily sweep recomputes every row of a time zone whose local date moved, in batches
-  (``api.alerts.sweep``: ``stale_of_zone``, then ``refresh``), and the triage list
-  recomputes any row of its team it finds
-  out of date before it reads (``stale_of_team``), so a missing sweep or a new patient
-  never shows an old standing. Registration creates the row (``create``), out of date
-  until first computed.
+* the ``standings`` job recomputes, every ten minutes, the rows whose local date moved
+  (``api.standing.job``: ``stale_rows``, then ``refresh``), and the triage list recomputes
+  any row of its team it finds out of date before it reads (``stale_of_team``), so a job
+  that has not run yet or a new patient never shows an old standing. Registration creates
+  the row (``create``), out of date until first computed.
 
 The alert part is counted in SQL where it is saved in one statement with the row and in
 Python (``alert_standing``) where rows are recomputed in batches; a property test holds
@@ -208,14 +207,14 @@ def stale_of_team(session: Session, clinician_id: int, now: datetime) -> list[in
     return list(session.scalars(query).all())
 
 
-def stale_of_zone(session: Session, timezone: str, now: datetime) -> list[int]:
-    """The zone's patients whose row is missing or not valid at ``now``, by id (the daily sweep:
-    a row that went missing is made here)."""
+def stale_rows(session: Session, now: datetime) -> list[int]:
+    """Every patient whose row is missing or not valid at ``now``, by id (the ``standings``
+    job: a row that went missing is made here)."""
     patient: Any = Patient.__table__  # type: ignore[attr-defined]
     query = (
         select(patient.c.id)
         .select_from(patient.outerjoin(TABLE, TABLE.c.patient_id == patient.c.id))
-        .where(patient.c.timezone == timezone, sa.or_(TABLE.c.patient_id.is_(None), _out_of_date(now)))
+        .where(sa.or_(TABLE.c.patient_id.is_(None), _out_of_date(now)))
         .order_by(patient.c.id)
     )
     return list(session.scalars(query).all())

@@ -39,7 +39,7 @@ def test_the_scheduler_runs_few_jobs_that_coalesce_and_never_overlap(app: FastAP
     scheduler.start(paused=True)
     try:
         jobs = {job.id: job for job in scheduler.get_jobs()}
-        assert set(jobs) == {"reminders", "deliveries", "sweep"}  # never one job per patient
+        assert set(jobs) == {"reminders", "deliveries", "sweep", "standings"}  # never one job per patient
         for job in jobs.values():
             assert job.coalesce is True and job.max_instances == 1
     finally:

@@ -4,6 +4,7 @@
   same alerts (the batched recompute), on random alert sets, on both databases.
 * A pain log written through the API saves the row a whole recompute would give.
 * Resolving an alert, a new time zone and a new local date each show in the list at once.
+* The ``standings`` job recomputes exactly the rows that went out of date (or missing).
 """
 
 from __future__ import annotations
@@ -11,21 +12,24 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
-from sqlmodel import Session, select
+from sqlmodel import Session, col, delete, select
 
 from api.alerts.sweep import sweep_escalations
+from api.jobs import JobContext, run_job
 from api.models import Alert, AlertStatus, PatientState
 from api.rules.registry import BY_CODE
 from api.rules.settings import DEFAULT_RULES
 from api.rules.standing import ALERT_TIERS, alert_standing
 from api.rules.types import Tier
 from api.rules.version import RULESET_VERSION
+from api.standing.job import refresh_out_of_date
 from api.standing.service import ALERT_COLUMNS, COUNT_COLUMNS, DAY_COLUMNS, refresh, save_alerts
 from tests.capture.helpers import ME, START, log_body
 from tests.clinicians.helpers import all_rows, set_clock
@@ -146,10 +150,62 @@ def test_a_new_time_zone_is_recomputed_before_it_is_listed(client: TestClient, a
     assert row["days_since_last_log"] == 1
 
 
-def test_the_sweep_recomputes_a_zone_for_its_new_local_date(
+def test_the_standings_job_recomputes_the_rows_whose_local_date_moved(
     client: TestClient, app: FastAPI, session: Session, engine: Engine
 ) -> None:
-    patient = make_patient(session, app, make_clinician(session, app), timezone="Europe/London")
+    clinician = make_clinician(session, app)
+    london = make_patient(session, app, clinician, timezone="Europe/London")
+    sydney = make_patient(session, app, clinician, timezone="Australia/Sydney")
+    assert london.id is not None and sydney.id is not None
+    set_clock(app, session, START)
+    headers = patient_auth(session, app, london)
+    assert client.put(f"{ME}/pain-logs/{START.date().isoformat()}", json=log_body(4), headers=headers).status_code in (
+        200,
+        201,
+    )
+    before = _row(session, london.id)
+    assert before["as_of"] == START.date() and before["silence_key"] == 0
+    first = refresh_out_of_date(engine, START, rules=DEFAULT_RULES)
+    assert first == {"standings_refreshed": 1, "standings_failed": 0}  # Sydney's, never computed
+    assert refresh_out_of_date(engine, START, rules=DEFAULT_RULES)["standings_refreshed"] == 0  # nothing due
+    assert _row(session, london.id) == before  # a current row is left alone
+    later = START + timedelta(days=1)
+    assert refresh_out_of_date(engine, later, rules=DEFAULT_RULES)["standings_refreshed"] == 2
+    after = _row(session, london.id)
+    assert after["as_of"] == later.date() and after["silence_key"] == -1
+    assert after["valid_from"] <= later < after["valid_until"]
+    assert set(DAY_COLUMNS) <= set(after)
+    assert _row(session, sydney.id)["as_of"] == later.astimezone(ZoneInfo("Australia/Sydney")).date()
+
+
+def test_the_standings_job_remakes_a_missing_row_and_shares_batches_among_workers(
+    app: FastAPI, session: Session, engine: Engine
+) -> None:
+    clinician = make_clinician(session, app)
+    patients = [make_patient(session, app, clinician) for _ in range(7)]
+    ids = [p.id for p in patients if p.id is not None]
+    session.exec(delete(PatientState).where(col(PatientState.patient_id) == ids[3]))  # damaged data
+    session.commit()
+    counts = refresh_out_of_date(engine, START, rules=DEFAULT_RULES, workers=2, batch_size=2)
+    assert counts == {"standings_refreshed": 7, "standings_failed": 0}
+    for pid in ids:
+        row = _row(session, pid)
+        assert row["valid_from"] <= START < row["valid_until"]
+
+
+def test_the_standings_job_runs_as_operators_run_it(app: FastAPI, session: Session, engine: Engine) -> None:
+    patient = make_patient(session, app, make_clinician(session, app))
+    assert patient.id is not None
+    result = run_job("standings", JobContext(engine, app.state.settings, app.state.clock), START)
+    assert result == {"standings_refreshed": 1, "standings_failed": 0}
+    assert _row(session, patient.id)["as_of"] == START.date()
+
+
+def test_the_daily_sweep_leaves_the_rows_to_the_standings_job(
+    client: TestClient, app: FastAPI, session: Session, engine: Engine
+) -> None:
+    clinician = make_clinician(session, app)
+    patient = make_patient(session, app, clinician, timezone="Europe/London")
     assert patient.id is not None
     set_clock(app, session, START)
     headers = patient_auth(session, app, patient)
@@ -157,15 +213,12 @@ def test_the_sweep_recomputes_a_zone_for_its_new_local_date(
         200,
         201,
     )
-    before = _row(session, patient.id)
-    assert before["as_of"] == START.date() and before["silence_key"] == 0
     later = START + timedelta(days=1)
-    stats = sweep_escalations(engine, later, rules=DEFAULT_RULES, batch_size=100)
-    assert stats["escalation_standings"] >= 1
-    after = _row(session, patient.id)
-    assert after["as_of"] == later.date() and after["silence_key"] == -1
-    assert after["valid_from"] <= later < after["valid_until"]
-    assert set(DAY_COLUMNS) <= set(after)
+    sweep_escalations(engine, later, rules=DEFAULT_RULES, batch_size=100)
+    assert _row(session, patient.id)["as_of"] == START.date()
+    set_clock(app, session, later)  # the page, before the job ran, still lists the new day
+    row = all_rows(client, auth(app, clinician), 50)[0]
+    assert row["today"] == later.date().isoformat() and row["days_since_last_log"] == 1
 
 
 def test_a_zone_the_database_does_not_know_still_lists_the_patient(
