@@ -17,6 +17,9 @@ escalation sweep then the plan reviews, as the scheduler runs them):
    Monday/Wednesday/Friday sessions), then the next night's sweep: steady state,
    yesterday's sweep done and its results stored;
 3. **nothing due**: the same sweep again an hour later.
+
+After each sweep the ``standings`` job (``api.standing.job``: the triage-list rows whose
+local date moved, a job of its own, not part of the sweep) is run and timed on its own.
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ from api.logs import configure_logging
 from api.models import ExerciseSession, PainLog
 from api.pain_logs.service import hash_content
 from api.plans.sweep import sweep_plans
+from api.standing.job import run_standing_refresh
 from bench.common import machine, save, scratch_database, wait_for_quiet
 from bench.population import Cohort, build, write
 
@@ -53,6 +57,13 @@ def sweep(engine: sa.Engine, settings: Settings, now: datetime) -> dict[str, Any
     result.update(sweep_plans(engine, now, batch_size=settings.sweep_batch_size, rules=settings.rules))
     total = time.perf_counter() - started
     return {"seconds": round(total, 2), "escalation_seconds": round(escalation, 2), **result}
+
+
+def standings(engine: sa.Engine, settings: Settings, now: datetime) -> dict[str, Any]:
+    """The ``standings`` job right after the sweep: the triage-list rows of the zone's new date."""
+    started = time.perf_counter()
+    result = run_standing_refresh(engine, settings, now)
+    return {"seconds": round(time.perf_counter() - started, 2), **result}
 
 
 def next_day(engine: sa.Engine, day: date, seed: int) -> dict[str, int]:
@@ -140,15 +151,18 @@ def main() -> int:
         record["load_before_catch_up"] = wait_for_quiet(args.quiet_load, retries=3, pause=300)
         night = datetime(2026, 11, 21, 2, 17, tzinfo=UTC)  # 02:17 London: the hourly run after midnight
         record["catch_up"] = sweep(engine, settings, night)
+        record["catch_up_standings"] = standings(engine, settings, night)
         record["after_catch_up"] = table_counts(engine)
         days = []
         for offset in (0, 1):
             written = next_day(engine, TODAY + timedelta(days=offset), seed=offset)
             load = wait_for_quiet(args.quiet_load, retries=3, pause=300)
             result = sweep(engine, settings, night + timedelta(days=offset + 1))
+            result["standings"] = standings(engine, settings, night + timedelta(days=offset + 1))
             days.append({"day_written": str(TODAY + timedelta(days=offset)), **written, "load_before": load, **result})
         record["daily"] = days
         record["nothing_due"] = sweep(engine, settings, night + timedelta(days=2, hours=1))
+        record["nothing_due_standings"] = standings(engine, settings, night + timedelta(days=2, hours=1))
         record["after"] = table_counts(engine)
         engine.dispose()
     record["bars"] = {
