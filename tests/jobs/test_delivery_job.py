@@ -183,7 +183,9 @@ def test_one_cli_run_at_a_future_instant_makes_at_most_one_attempt_per_delivery(
     """``backstep jobs run deliveries --now T`` with T a month ahead of the machine's clock:
     the retries are scheduled from T, so the run cannot re-claim what it just tried."""
     settings = default_policy(database_url, tmp_path, service_account_key, fake)
-    future = system_now().replace(microsecond=0) + timedelta(days=30)
+    # Noon in London a month ahead: the patients' reminders are not held back by their quiet
+    # hours (22:00-08:00), whatever the time of day the suite runs at.
+    future = (system_now() + timedelta(days=30)).replace(hour=12, minute=0, second=0, microsecond=0)
     total = queue_messages(app, session, future - timedelta(minutes=5))
     fake.outage = Reply(503)
     env = {
