@@ -10,11 +10,11 @@ daily rule sweep: escalations never wait for it, and a failure of one never hold
 other. The page itself recomputes any row of its team it finds out of date before
 listing it, so the list is right whether this job ran or not.
 
-A run with nothing due is one indexed query. Rows are recomputed in batches of
-``STANDING_BATCH`` through ``api.batches``: ``refresh`` locks the batch's patient rows in
-id order, as every writer does, so a run racing a write, the page or another scheduler
-waits instead of saving a row from outdated data (two schedulers may each recompute a
-row; the result is the same).
+A run with nothing due is one query (0.16 s at 100,000 patients, ``bench/sweep.py``).
+Rows are recomputed in batches of ``STANDING_BATCH`` through ``api.batches``: ``refresh``
+locks the batch's patient rows in id order, as every writer does, so a run racing a
+write, the page or another scheduler waits instead of saving a row from outdated data
+(two schedulers may each recompute a row; the result is the same).
 """
 
 from __future__ import annotations
