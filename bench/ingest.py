@@ -59,26 +59,35 @@ def server_env(url: str) -> dict[str, str]:
     }
 
 
+def prepare(
+    engine: sa.Engine, url: str, patients: int, now: datetime, tokens: Path, threads: int
+) -> tuple[dict[str, int], list[str]]:
+    """The ingestion population (``bench/population.py``), the bare endpoint's table and a
+    tokens file (one "access-token usual-back-pain" line per patient); the population's
+    counts and ``bench/ingest.lua``'s arguments, the path prefix left for ``load`` to fill."""
+    today = now.astimezone(ZoneInfo(ZONE)).date()
+    built = build(engine, Cohort(patients=patients, today=today, ages=(14, 42), timezone=ZONE))
+    bare_metadata.create_all(engine)
+    settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)
+    tokens.write_text(
+        "".join(
+            f"{create_access_token(u, 'patient', now, settings, token_version=0)[0]} {pain}\n"
+            for u, pain in zip(built.patient_user_ids, built.usual_pain, strict=True)
+        )
+    )
+    dates = days_of([today - timedelta(days=i) for i in range(31)])
+    base = int((now - timedelta(hours=1)).timestamp())
+    return built.counts, [str(tokens), dates, "", str(base), str(threads)]
+
+
 def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     now = datetime.now(UTC)
-    today = now.astimezone(ZoneInfo(ZONE)).date()
     with scratch_database("ingest", backend) as url:
         engine = make_engine(Settings(database_url=url))
-        built = build(engine, Cohort(patients=args.patients, today=today, ages=(14, 42), timezone=ZONE))
-        bare_metadata.create_all(engine)
-        settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)
-        tokens = work / f"tokens-{backend}.txt"
-        tokens.write_text(
-            "".join(
-                f"{create_access_token(u, 'patient', now, settings, token_version=0)[0]} {pain}\n"
-                for u, pain in zip(built.patient_user_ids, built.usual_pain, strict=True)
-            )
-        )
-        dates = days_of([today - timedelta(days=i) for i in range(31)])
-        base = int((now - timedelta(hours=1)).timestamp())
+        counts, wrk_args = prepare(engine, url, args.patients, now, work / f"tokens-{backend}.txt", args.threads)
+        base = int(wrk_args[3])
         step = 3600 // (args.pairs + 2)  # each API window writes later edit times than the one before
-        wrk_args = [str(tokens), dates, "", str(base), str(args.threads)]
-        result: dict[str, Any] = {"backend": backend, "population": built.counts}
+        result: dict[str, Any] = {"backend": backend, "population": counts}
 
         api_port, bare_port = free_port(), free_port()
         api, bare = f"http://127.0.0.1:{api_port}", f"http://127.0.0.1:{bare_port}"
@@ -94,17 +103,17 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
             server(api_command, server_env(url), f"{api}/healthz") as api_pid,
             server(bare_command, server_env(url), f"{bare}/healthz") as bare_pid,
         ):
-            result["api_warmup"] = _load(api, "/api/v1/me/pain-logs/", wrk_args, args.warmup, args)
-            result["bare_warmup"] = _load(bare, "/bare/pain-logs/", wrk_args, args.warmup, args)
+            result["api_warmup"] = load(api, "/api/v1/me/pain-logs/", wrk_args, args.warmup, args)
+            result["bare_warmup"] = load(bare, "/bare/pain-logs/", wrk_args, args.warmup, args)
             written: dict[str, int] = {}
             api_windows, bare_windows = [], []
             for pair in range(args.pairs):
                 wrk_args[3] = str(base + step * (pair + 1))
                 before = _counts(engine)
-                api_windows.append(_load(api, "/api/v1/me/pain-logs/", wrk_args, args.seconds, args))
+                api_windows.append(load(api, "/api/v1/me/pain-logs/", wrk_args, args.seconds, args))
                 for name, count in _counts(engine).items():
                     written[name] = written.get(name, 0) + count - before[name]
-                bare_windows.append(_load(bare, "/bare/pain-logs/", wrk_args, args.seconds, args))
+                bare_windows.append(load(bare, "/bare/pain-logs/", wrk_args, args.seconds, args))
             result["api_peak_rss_mib"] = peak_rss_mib(api_pid, args.workers)
             result["bare_peak_rss_mib"] = peak_rss_mib(bare_pid, args.workers)
         result["api_rows_written"] = written
@@ -121,7 +130,7 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
     return result
 
 
-def _load(url: str, prefix: str, wrk_args: list[str], seconds: int, args: argparse.Namespace) -> dict[str, Any]:
+def load(url: str, prefix: str, wrk_args: list[str], seconds: int, args: argparse.Namespace) -> dict[str, Any]:
     script_args = list(wrk_args)
     script_args[2] = prefix
     return wrk(

@@ -24,42 +24,26 @@ import argparse
 import statistics
 import sys
 import tempfile
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from api.config import Settings
 from api.db import make_engine
-from api.security import create_access_token
-from bench.bare_app import bare_metadata
-from bench.common import ROOT, free_port, machine, save, scratch_database, server, wait_for_quiet, wrk
-from bench.ingest import SCRIPT, SECRET, ZONE, server_env
-from bench.population import Cohort, build, days_of
+from bench.common import ROOT, free_port, machine, save, scratch_database, server, wait_for_quiet
+from bench.ingest import load, prepare, server_env
 
 PREFIXES = {"api": "/api/v1/me/pain-logs/", "floor": "/floor/pain-logs/", "bare": "/bare/pain-logs/"}
 
 
 def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str, Any]:
     now = datetime.now(UTC)
-    today = now.astimezone(ZoneInfo(ZONE)).date()
     with scratch_database("ingest_floor", backend) as url:
         engine = make_engine(Settings(database_url=url))
-        built = build(engine, Cohort(patients=args.patients, today=today, ages=(14, 42), timezone=ZONE))
-        bare_metadata.create_all(engine)
+        counts, wrk_args = prepare(engine, url, args.patients, now, work / f"tokens-{backend}.txt", args.threads)
         engine.dispose()
-        settings = Settings(database_url=url, jwt_secret=SECRET, access_token_minutes=180)
-        tokens = work / f"tokens-{backend}.txt"
-        tokens.write_text(
-            "".join(
-                f"{create_access_token(u, 'patient', now, settings, token_version=0)[0]} {pain}\n"
-                for u, pain in zip(built.patient_user_ids, built.usual_pain, strict=True)
-            )
-        )
-        dates = days_of([today - timedelta(days=i) for i in range(31)])
-        base = int((now - timedelta(hours=1)).timestamp())
+        base = int(wrk_args[3])
         step = 3600 // (args.rounds + 2)
-        wrk_args = [str(tokens), dates, "", str(base), "2"]
         api_port, floor_port = free_port(), free_port()
         urls = {"api": f"http://127.0.0.1:{api_port}", "floor": f"http://127.0.0.1:{floor_port}"}
         urls["bare"] = urls["floor"]
@@ -74,18 +58,19 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
             server(floor_command, server_env(url), f"{urls['floor']}/healthz"),
         ):
             for name in PREFIXES:
-                _load(urls[name], name, wrk_args, args.warmup)
+                load(urls[name], PREFIXES[name], wrk_args, args.warmup, args)
             for round_ in range(args.rounds):
                 # Each round writes later edit times than the one before, as real edits would.
                 wrk_args[3] = str(base + step * (round_ + 1))
                 for name in PREFIXES:
-                    windows[name].append(_load(urls[name], name, wrk_args, args.seconds))
+                    windows[name].append(load(urls[name], PREFIXES[name], wrk_args, args.seconds, args))
     ratios = {
         name: [round(w["rps"] / b["rps"], 3) for w, b in zip(windows[name], windows["bare"], strict=True)]
         for name in ("api", "floor")
     }
     return {
         "backend": backend,
+        "population": counts,
         "windows": windows,
         "round_ratios": ratios,
         "ratio_api": statistics.median(ratios["api"]),
@@ -96,12 +81,6 @@ def run_backend(backend: str, args: argparse.Namespace, work: Path) -> dict[str,
     }
 
 
-def _load(url: str, name: str, wrk_args: list[str], seconds: int) -> dict[str, Any]:
-    script_args = list(wrk_args)
-    script_args[2] = PREFIXES[name]
-    return wrk(url, SCRIPT, seconds=seconds, connections=16, threads=2, script_args=script_args)
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
@@ -109,6 +88,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=20)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=5)
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--quiet-load", type=float, default=1.5)
     parser.add_argument("--name", default="ingest_floor")
     args = parser.parse_args()
