@@ -95,8 +95,9 @@ def run_batches_on_threads(
 ) -> Counter[str]:
     """``run_batches`` on ``workers`` threads sharing ``work``'s claims (each its own connection
     and transaction), so the database works on one batch while Python works on another; one
-    thread when ``rows`` (the work expected) fit in a batch. The summed counts."""
-    if workers <= 1 or rows <= batch_size:
+    thread when ``rows`` (the work expected) fit in a batch, and on SQLite, whose one writer
+    would only queue the threads. The summed counts."""
+    if workers <= 1 or rows <= batch_size or engine.dialect.name != "postgresql":
         return run_batches(engine, work, batch_size)
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix=work.name) as pool:
         runs = [pool.submit(run_batches, engine, work, batch_size) for _ in range(workers)]

@@ -100,8 +100,6 @@ def sweep_escalations(
     ``workers`` > 1 overlaps batches on PostgreSQL; SQLite has one writer, so it is ignored there.
     """
     stats = SweepStats()
-    if engine.dialect.name != "postgresql":
-        workers = 1
     for zone in _due_zones(engine, now):
         stats.add(zones=1)
         with session_scope(engine) as session:

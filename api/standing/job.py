@@ -72,8 +72,6 @@ def refresh_out_of_date(
     """Recompute every row not valid at ``now`` (or missing); ``workers`` threads on PostgreSQL."""
     with session_scope(engine) as session:
         stale = stale_rows(session, now)
-    if engine.dialect.name != "postgresql":
-        workers = 1  # one writer: threads would only queue
     counts = run_batches_on_threads(engine, _StandingWork(stale, now, rules), batch_size, workers, len(stale))
     return {"standings_refreshed": counts["refreshed"], "standings_failed": counts["failed"]}
 
