@@ -11,13 +11,17 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import uvicorn
 from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from sqlmodel import Session
 
+from api.clock import Clock, system_now
 from api.config import Settings
+from api.db import make_engine
 from api.main import create_app
 from api.migrations import upgrade
 from api.seed import seed_demo
@@ -43,6 +47,24 @@ class LiveServer:
     settings: Settings
 
 
+def _pin_clock(settings: Settings) -> None:
+    """Replay the demo on a fixed weekday and hour: the latest Sunday at 14:00 UTC (the test
+    clock, so the server's "now" moves on from there). The demo's stories and weekly reviews
+    fall on different levels and sessions on different weekdays and hours (the pages'
+    assertions were written for a Sunday afternoon), and a suite run after midnight or on
+    a Monday must see the same clinic."""
+    real = system_now()
+    sunday = (real - timedelta(days=(real.weekday() + 1) % 7)).replace(hour=14, minute=0, second=0, microsecond=0)
+    pinned = sunday if sunday <= real else sunday - timedelta(days=7)
+    engine = make_engine(settings)
+    try:
+        with Session(engine) as session:
+            Clock(engine, test_clock_enabled=True).set(pinned, None, session)
+            session.commit()
+    finally:
+        engine.dispose()
+
+
 @contextmanager
 def serve(tmp_path_factory: pytest.TempPathFactory, **overrides: object) -> Iterator[LiveServer]:
     """The demo clinic served by uvicorn in a thread, with these settings overridden."""
@@ -50,6 +72,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory, **overrides: object) -> Iter
     # Development, as `make run`: the cookie is not Secure, so it travels over plain http.
     settings = test_settings(f"sqlite:///{database}", **{"environment": "development", **overrides})
     upgrade(settings)
+    _pin_clock(settings)
     lines = list(seed_demo(settings))
     assert lines[0] == "demo clinic created"
     app = create_app(settings)
